@@ -1,0 +1,1 @@
+"""Generation backends: the contract (base), the model map (registry) and the adapters."""

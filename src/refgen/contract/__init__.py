@@ -1,0 +1,1 @@
+"""The Vidu contract as data and rules: catalogue, output sizes, request validation."""

@@ -1,0 +1,107 @@
+"""The task: what a client asked for, where it stands, and what it produced.
+
+States follow the contract: ``created → queueing → processing → success | failed``. A task that
+has not finished may be cancelled (it ends ``failed`` with ``UserCancelled``), and a task whose
+worker died goes from ``processing`` back to ``queueing``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class TaskState(StrEnum):
+    CREATED = "created"
+    QUEUEING = "queueing"
+    PROCESSING = "processing"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+class TaskKind(StrEnum):
+    VIDEO = "reference2video"
+    IMAGE = "reference2image"
+
+
+TERMINAL_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILED})
+
+ALLOWED_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
+    TaskState.CREATED: frozenset({TaskState.QUEUEING, TaskState.PROCESSING, TaskState.FAILED}),
+    TaskState.QUEUEING: frozenset({TaskState.PROCESSING, TaskState.FAILED}),
+    # back to queueing: the worker died and the reaper requeued the task
+    TaskState.PROCESSING: frozenset({TaskState.QUEUEING, TaskState.SUCCESS, TaskState.FAILED}),
+    TaskState.SUCCESS: frozenset(),
+    TaskState.FAILED: frozenset(),
+}
+
+
+def is_terminal(state: TaskState) -> bool:
+    return state in TERMINAL_STATES
+
+
+def can_transition(old: TaskState, new: TaskState) -> bool:
+    return new in ALLOWED_TRANSITIONS[old]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A validated create request: every option resolved to its effective value."""
+
+    kind: TaskKind
+    model: str
+    prompt: str
+    image_count: int
+    duration: int | None  # seconds; None for images
+    resolution: str
+    aspect_ratio: str
+    movement_amplitude: str | None  # None for images
+    bgm: bool
+    seed: int
+    off_peak: bool
+    watermark: bool
+    wm_position: int
+    payload: str
+    callback_url: str
+    meta_data: str
+    credits: int
+
+
+@dataclass(frozen=True)
+class Creation:
+    """One produced file and its companions, as file-store keys."""
+
+    id: str
+    media_key: str
+    cover_key: str
+    watermarked_key: str | None
+    width: int
+    height: int
+    duration: float | None = None  # videos only
+    fps: int | None = None  # videos only
+
+
+@dataclass
+class Task:
+    id: str
+    key_id: str
+    spec: TaskSpec
+    reference_keys: list[str]
+    watermark_key: str | None
+    state: TaskState
+    created_at: datetime
+    err_code: str = ""
+    progress: int = 0
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    worker_id: str | None = None
+    lease_expires_at: datetime | None = None
+    cancel_requested: bool = False
+    creations: list[Creation] = field(default_factory=list)
+
+    @property
+    def charged_credits(self) -> int:
+        """What the task costs the client now: its price on success, 0 when it failed."""
+        return 0 if self.state is TaskState.FAILED else self.spec.credits

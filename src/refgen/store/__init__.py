@@ -1,0 +1,1 @@
+"""The database: contracts (base), SQLAlchemy schema and adapter, Alembic migrations."""
