@@ -58,13 +58,13 @@ class RequestError(RefgenError):
 
 
 class FieldLacking(RequestError):
-    """Field is missing or empty."""
+    """field is missing or empty."""
 
     reason = "FieldLacking"
 
 
 class FieldInvalid(RequestError):
-    """Invalid field."""
+    """invalid field."""
 
     reason = "FieldInvalid"
 
@@ -74,7 +74,7 @@ class AddressForbidden(FieldInvalid):
 
 
 class FieldItemCountOutOfRange(RequestError):
-    """Field item count out of range."""
+    """field item count out of range."""
 
     reason = "FieldItemCountOutOfRange"
 

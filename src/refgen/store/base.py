@@ -13,6 +13,16 @@ from typing import Protocol
 
 from refgen.domain import Creation, Task
 
+# The ``err_code`` a store writes when it ends a task itself (the worker passes its own to ``fail``).
+CANCELLED = "UserCancelled"  # cancelled by the client (waiting task at once; processing via the flag)
+LEASE_EXHAUSTED = "InternalServiceFailure"  # its workers died ``max_attempts`` times
+OFF_PEAK_EXPIRED = "QuotaExceeded"  # off-peak task not started within the expiry
+
+
+def not_cancellable_message(state: str) -> str:
+    """The message of TaskNotCancellable for a task that already ended in ``state``."""
+    return f"task state is {state}, can not cancel"
+
 
 @dataclass(frozen=True)
 class ApiKey:
@@ -76,10 +86,14 @@ class TaskQueue(Protocol):
                   now: datetime) -> Heartbeat: ...
 
     def complete(self, task_id: str, worker_id: str, creations: Sequence[Creation], now: datetime) -> bool:
-        """Finish with success and charge the key's credits; False if the lease was lost."""
+        """Finish with success and charge the key's credits; False if the lease was lost.
+
+        A task whose cancel was requested ends ``failed/UserCancelled`` instead (the client was
+        told it is cancelled), and this returns False: discard the result."""
 
     def fail(self, task_id: str, worker_id: str, err_code: str, now: datetime) -> bool:
-        """Finish with failure (no charge); False if the lease was lost."""
+        """Finish with failure (no charge); False if the lease was lost. A task whose cancel was
+        requested ends with ``UserCancelled`` whatever ``err_code`` says."""
 
     def reap(self, now: datetime, max_attempts: int, off_peak_expiry_seconds: float) -> list[str]:
         """Requeue processing tasks whose lease expired (fail them after ``max_attempts``), end

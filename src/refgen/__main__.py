@@ -1,0 +1,3 @@
+from refgen.cli import main
+
+main()

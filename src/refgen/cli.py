@@ -1,0 +1,156 @@
+"""The ``refgen`` command: run the server and workers, manage keys, inspect backends."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from refgen import __version__
+from refgen.errors import RefgenError
+from refgen.settings import Settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**values)
+    except ValueError as exc:
+        raise click.UsageError(f"invalid settings: {exc}") from None
+
+
+def _data_dir_option(f: Any) -> Any:
+    return click.option("--data-dir", type=click.Path(path_type=Path), envvar="REFGEN_DATA_DIR", show_envvar=True,
+                        help="Folder for the database, files and secret [default: ./.refgen].")(f)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="refgen")
+def main() -> None:
+    """refgen: self-hosted reference-to-video and reference-to-image with the Vidu API contract."""
+
+
+@main.command()
+@click.option("--host", envvar="REFGEN_HOST", show_envvar=True, default="127.0.0.1", show_default=True,
+              help="Address to listen on.")
+@click.option("--port", envvar="REFGEN_PORT", show_envvar=True, default=8000, type=int, show_default=True,
+              help="Port to listen on.")
+@click.option("--workers", envvar="REFGEN_WORKERS", show_envvar=True, default=1, type=click.IntRange(0, 64),
+              show_default=True, help="Generation worker processes.")
+@click.option("--no-worker", is_flag=True, help="Serve the API only; run generation with `refgen worker`.")
+@_data_dir_option
+def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | None) -> None:
+    """Run the API server with generation workers (embedded: SQLite and files in the data folder)."""
+    import uvicorn
+
+    from refgen.http.app import create_app
+    from refgen.keys import create_key
+    from refgen.runtime import build_runtime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = _settings(host=host, port=port, workers=0 if no_worker else workers, data_dir=data_dir)
+    try:
+        runtime = build_runtime(settings)
+        if not runtime.store.list_keys():
+            _, token = create_key(runtime.store, runtime.cipher, "default", concurrency=settings.default_concurrency)
+            click.echo("Created the first API key 'default'. It is shown only this once:", err=True)
+            click.echo(f"\n    {token}\n", err=True)
+            click.echo(f"Try:  curl -H 'Authorization: Token {token}' {settings.resolved_public_url}"
+                       "/ent/v2/models", err=True)
+    except RefgenError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"refgen {__version__} on {settings.resolved_public_url} (docs at /docs), "
+               f"data in {settings.data_dir.resolve()}", err=True)
+    uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="info")
+
+
+@main.group()
+def keys() -> None:
+    """Manage API keys."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="A unique name for the key.")
+@click.option("--credits", type=click.IntRange(min=0), default=None, help="Credit balance [default: unlimited].")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Tasks processed at once [default: 5].")
+@_data_dir_option
+def keys_create(name: str, credits: int | None, concurrency: int | None, data_dir: Path | None) -> None:
+    """Create a key; its token is the last line printed (shown only once)."""
+    from refgen.keys import create_key
+    from refgen.runtime import open_store
+    from refgen.tokens import TokenCipher, load_or_create_secret
+
+    settings = _settings(data_dir=data_dir)
+    store = open_store(settings)
+    cipher = TokenCipher(load_or_create_secret(settings.data_dir, settings.secret_key))
+    try:
+        key, token = create_key(store, cipher, name, credits=credits,
+                                concurrency=concurrency or settings.default_concurrency)
+    except RefgenError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created key {key.name!r} (concurrency {key.concurrency}, credits "
+               f"{'unlimited' if key.credits is None else key.credits}); its token, shown only once:")
+    click.echo(token)
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_data_dir_option
+def keys_list(as_json: bool, data_dir: Path | None) -> None:
+    """List keys (never their tokens)."""
+    from refgen.runtime import open_store
+
+    rows = [
+        {"name": k.name, "concurrency": k.concurrency, "credits": k.credits,
+         "created_at": k.created_at.isoformat(), "revoked": k.revoked_at is not None}
+        for k in open_store(_settings(data_dir=data_dir)).list_keys()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'NAME':<24} {'CONCURRENCY':>11} {'CREDITS':>10}  {'CREATED':<20} STATUS")
+    for r in rows:
+        credits = "unlimited" if r["credits"] is None else str(r["credits"])
+        status = "revoked" if r["revoked"] else "active"
+        click.echo(f"{r['name']:<24} {r['concurrency']:>11} {credits:>10}  {str(r['created_at'])[:19]:<20} {status}")
+
+
+@keys.command("revoke")
+@click.argument("name")
+@_data_dir_option
+def keys_revoke(name: str, data_dir: Path | None) -> None:
+    """Revoke the key NAME; its tasks stay, its token stops working."""
+    from datetime import UTC, datetime
+
+    from refgen.runtime import open_store
+
+    if not open_store(_settings(data_dir=data_dir)).revoke_key(name, datetime.now(UTC)):
+        raise click.ClickException(f"no active key named {name!r}")
+    click.echo(f"revoked key {name!r}")
+
+
+@main.command()
+def backends() -> None:
+    """List the configured model map and whether each backend loads here."""
+    from refgen.backends.registry import build_backend, model_routes
+
+    settings = _settings()
+    failed = False
+    for model, route in model_routes(settings.model_map).items():
+        try:
+            backend = build_backend(route)
+            backend.load()
+            backend.close()
+            status = "ok"
+        except Exception as exc:
+            failed = True
+            status = f"FAILED: {exc}"
+        weights = f" ({route.weights})" if route.weights else ""
+        click.echo(f"{model:<8} -> {route.backend}{weights}: {status}")
+    if failed:
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""The HTTP surface: app factory, routes, error mapping, request bodies, file serving."""

@@ -1,0 +1,39 @@
+"""The app factory. No module-level app or settings: ``create_app`` builds everything."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from refgen import __version__
+from refgen.http.errors import install_error_handlers
+from refgen.http.routes import router
+from refgen.runtime import Runtime, build_runtime
+from refgen.settings import Settings
+
+DESCRIPTION = """Self-hosted reference-to-video and reference-to-image with the Vidu API contract.
+Authenticate with `Authorization: Token <key>`."""
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app from ``settings`` (or a ready ``runtime``, as tests do). The lifespan starts
+    the workers and the reaper and stops them again."""
+    if runtime is None:
+        runtime = build_runtime(settings or Settings())
+    ready = runtime
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ready.start()
+        try:
+            yield
+        finally:
+            ready.stop()
+
+    app = FastAPI(title="refgen", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(router)
+    return app

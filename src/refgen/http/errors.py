@@ -1,0 +1,92 @@
+"""Domain errors → HTTP status and the Vidu error body, in one table; trace ids on every response."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from refgen import errors
+
+log = logging.getLogger("refgen.http")
+
+TRACE_HEADER = "X-Trace-Id"
+
+STATUS_BY_ERROR: tuple[tuple[type[errors.RefgenError], int], ...] = (
+    (errors.BodyTooLarge, 413),
+    (errors.RequestError, 400),
+    (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
+    (errors.TaskNotFound, 404),
+    (errors.NotFound, 404),
+    (errors.TooManyRequests, 429),
+    (errors.RefgenError, 500),
+)
+
+
+def status_for(exc: errors.RefgenError) -> int:
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def trace_id(request: Request) -> str:
+    value = getattr(request.state, "trace_id", None)
+    if not isinstance(value, str):
+        value = secrets.token_hex(16)
+        request.state.trace_id = value
+    return value
+
+
+def error_response(request: Request, status: int, reason: str, message: str) -> JSONResponse:
+    tid = trace_id(request)
+    body = {"code": status, "reason": reason, "message": message, "metadata": {"trace_id": tid}}
+    return JSONResponse(body, status_code=status, headers={TRACE_HEADER: tid})
+
+
+_HTTP_REASONS = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 429: "TooManyRequests"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_refgen_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.RefgenError)
+        status = status_for(exc)
+        if status >= 500:
+            log.error("request failed: %s", exc, exc_info=exc)
+        return error_response(request, status, exc.reason, exc.message)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        reason = _HTTP_REASONS.get(exc.status_code, "BadRequest" if exc.status_code < 500 else "InternalServiceFailure")
+        message = exc.detail if isinstance(exc.detail, str) else reason
+        if exc.status_code == 404:
+            message = f"not found: {request.url.path}"
+        return error_response(request, exc.status_code, reason, message)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        return error_response(request, 400, "FieldInvalid", f"invalid field: {where or 'request'}")
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", exc_info=exc)
+        return error_response(request, 500, "InternalServiceFailure", "internal service failure")
+
+    app.add_exception_handler(errors.RefgenError, on_refgen_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+    @app.middleware("http")
+    async def add_trace_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        tid = trace_id(request)
+        response = await call_next(request)
+        response.headers[TRACE_HEADER] = tid
+        return response

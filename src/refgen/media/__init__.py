@@ -1,0 +1,10 @@
+"""Media: everything between bytes and pixels, outside the backends.
+
+- :mod:`refgen.media.images`: parse data URLs, validate reference images (format by magic bytes,
+  size, aspect ratio, decompression bombs), load RGBA pixels with EXIF orientation.
+- :mod:`refgen.media.video`: stream frames into one or more H.264/AAC MP4 files at once
+  (faststart, exact frame count), write PNG stills and JPEG covers, probe files.
+- :mod:`refgen.media.watermark`: the corner watermark (default badge or a custom image).
+- :mod:`refgen.media.cutout`: subject masks for references (alpha, GrabCut, soft ellipse).
+- :mod:`refgen.media.music`: the seeded background-music synthesizer.
+"""

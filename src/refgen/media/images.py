@@ -1,0 +1,199 @@
+"""Reference images: parse data URLs, validate bytes against the contract's image rules, load pixels.
+
+The rules (``spec/vidu-api.md``): PNG, JPEG or WebP, told apart by their magic bytes and never by
+the declared type; each side ≥ 128 px; aspect ratio within 1:4 … 4:1; ≤ 50 MB; a decoded data URL
+≤ 10 MB; decompression bombs refused. Every refusal names the field (``images[3]``).
+
+Size refusals (too many bytes, too many pixels, too small, too elongated) are all reported as
+:class:`~refgen.errors.PageSizeOutOfRange`: it is the one reason the contract has for "this image is
+the wrong size", and a client reading ``reason`` learns the same thing from each of them. Anything
+that is not a readable PNG/JPEG/WebP (wrong format, bad base64, truncated pixels) is
+:class:`~refgen.errors.ImageFormatInvalid`.
+
+Dimensions are read from the header with the format's Pillow plugin *before* any pixel is decoded.
+The plugin classes are constructed directly instead of through ``Image.open``, so Pillow's own
+decompression-bomb check (a process-wide warning filter) never runs: our limit (40 megapixels) is
+lower than Pillow's and is checked first, which keeps validation thread-safe and warning-free.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+from PIL.ImageFile import ImageFile
+
+from refgen.errors import ImageFormatInvalid, PageSizeOutOfRange
+
+MAX_DATA_URL_BYTES = 10 * 1024 * 1024
+"""Largest decoded data URL payload."""
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+"""Largest image file."""
+MAX_PIXELS = 40_000_000
+"""Largest width × height accepted; more is treated as a decompression bomb."""
+MIN_SIDE = 128
+MAX_ASPECT = 4.0
+
+ImageFormat = Literal["png", "jpeg", "webp"]
+
+_DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+\-]*(?:;[^,;]*)*?;base64,", re.IGNORECASE)
+_WHITESPACE = re.compile(rb"\s+")
+_CONTENT_TYPES: dict[ImageFormat, tuple[str, str]] = {
+    "png": ("image/png", "png"),
+    "jpeg": ("image/jpeg", "jpg"),
+    "webp": ("image/webp", "webp"),
+}
+_PLUGINS: dict[ImageFormat, type[ImageFile]] = {
+    "png": PngImagePlugin.PngImageFile,
+    "jpeg": JpegImagePlugin.JpegImageFile,
+    "webp": WebPImagePlugin.WebPImageFile,
+}
+# Errors Pillow raises on malformed or truncated data.
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error, zlib.error)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What validation learned about an image. ``width``/``height`` are as displayed (EXIF applied)."""
+
+    format: ImageFormat
+    width: int
+    height: int
+
+    @property
+    def content_type(self) -> str:
+        return _CONTENT_TYPES[self.format][0]
+
+    @property
+    def extension(self) -> str:
+        """File extension without the dot: ``png``, ``jpg`` or ``webp``."""
+        return _CONTENT_TYPES[self.format][1]
+
+
+def parse_data_url(s: str, field: str) -> bytes:
+    """Decode ``data:image/<type>;base64,<data>``; the declared type is not trusted, only required.
+
+    Raises ImageFormatInvalid for anything malformed and PageSizeOutOfRange when the decoded payload
+    is over 10 MB (checked on the encoded length first, so a huge string is never decoded).
+    """
+    match = _DATA_URL.match(s)
+    if match is None:
+        raise ImageFormatInvalid(
+            f"image is not a base64 data URL (data:image/<type>;base64,...): {field}", field=field
+        )
+    payload = _WHITESPACE.sub(b"", s[match.end() :].encode("ascii", errors="replace"))
+    if len(payload) // 4 * 3 > MAX_DATA_URL_BYTES + 3:
+        raise _too_large(field, MAX_DATA_URL_BYTES, "decoded data URL")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageFormatInvalid(f"image data URL is not valid base64: {field}", field=field) from None
+    if not data:
+        raise ImageFormatInvalid(f"image data URL is empty: {field}", field=field)
+    if len(data) > MAX_DATA_URL_BYTES:
+        raise _too_large(field, MAX_DATA_URL_BYTES, "decoded data URL")
+    return data
+
+
+def sniff_format(data: bytes) -> ImageFormat | None:
+    """The format the magic bytes say, or None for anything other than PNG, JPEG and WebP."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def inspect_image(data: bytes, field: str) -> ImageInfo:
+    """Validate an image's bytes against the contract's rules and say what it is.
+
+    Order: byte size, magic bytes, header dimensions (no pixels decoded), pixel budget, minimum side,
+    aspect ratio, then a full decode to prove the pixels are readable.
+    """
+    if len(data) > MAX_IMAGE_BYTES:
+        raise _too_large(field, MAX_IMAGE_BYTES, "image")
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ImageFormatInvalid(f"image format is invalid, use PNG, JPEG or WebP: {field}", field=field)
+    image = _open_lazily(data, fmt, field)
+    try:
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise ImageFormatInvalid(f"image has no pixels: {field}", field=field)
+        if width * height > MAX_PIXELS:
+            raise PageSizeOutOfRange(
+                f"image declares {width}x{height} pixels, over {MAX_PIXELS // 1_000_000} megapixels: {field}",
+                field=field,
+            )
+        if min(width, height) < MIN_SIDE:
+            raise PageSizeOutOfRange(
+                f"image is {width}x{height}, each side must be at least {MIN_SIDE} px: {field}", field=field
+            )
+        if max(width, height) > MAX_ASPECT * min(width, height):
+            raise PageSizeOutOfRange(
+                f"image aspect ratio {width}:{height} is outside 1:4 to 4:1: {field}", field=field
+            )
+        if _orientation(image) in (5, 6, 7, 8):
+            width, height = height, width
+        try:
+            image.load()
+        except _DECODE_ERRORS:
+            raise ImageFormatInvalid(f"image data is truncated or corrupt: {field}", field=field) from None
+    finally:
+        image.close()
+    return ImageInfo(format=fmt, width=width, height=height)
+
+
+def load_rgba(source: Path | str | bytes) -> npt.NDArray[np.uint8]:
+    """Decode an already validated image to an RGBA uint8 array ``(H, W, 4)``, EXIF orientation applied."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ImageFormatInvalid("image format is invalid, use PNG, JPEG or WebP")
+    image = _open_lazily(data, fmt, "image")
+    try:
+        w, h = image.size
+        if w * h > MAX_PIXELS:
+            raise PageSizeOutOfRange(f"image declares {w}x{h} pixels")
+        try:
+            image.load()
+            oriented = ImageOps.exif_transpose(image)
+            rgba = oriented.convert("RGBA")
+        except _DECODE_ERRORS:
+            raise ImageFormatInvalid("image data is truncated or corrupt") from None
+    finally:
+        image.close()
+    return np.asarray(rgba, dtype=np.uint8).copy()
+
+
+def _open_lazily(data: bytes, fmt: ImageFormat, field: str) -> ImageFile:
+    try:
+        return _PLUGINS[fmt](io.BytesIO(data))
+    except (*_DECODE_ERRORS, Image.DecompressionBombError):
+        raise ImageFormatInvalid(
+            f"image data is not a readable {fmt.upper()}: {field}", field=field
+        ) from None
+
+
+def _orientation(image: ImageFile) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except _DECODE_ERRORS:
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def _too_large(field: str, limit: int, what: str) -> PageSizeOutOfRange:
+    return PageSizeOutOfRange(f"{what} is larger than {limit // (1024 * 1024)} MB: {field}", field=field)

@@ -1,0 +1,136 @@
+"""What the API does, without HTTP: create, read and cancel tasks for an API key.
+
+Pure Python over the plug points (store, files, image fetcher); no FastAPI, no SQL, no torch.
+A refused request leaves nothing behind: every check runs before the first file is written, and the
+files are removed again if the task row cannot be inserted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import anyio.to_thread
+
+from refgen.contract.requests import CreateRequest, parse_create, random_seed
+from refgen.domain import Task, TaskKind, TaskState
+from refgen.errors import TaskNotFound
+from refgen.files.base import FileStore
+from refgen.media.images import ImageInfo, inspect_image, parse_data_url
+from refgen.store.base import ApiKey, KeyStore, TaskStore
+
+
+class ImageFetcher(Protocol):
+    async def fetch(self, urls: Sequence[tuple[str, str]]) -> list[bytes]:
+        """Fetch ``(field, url)`` pairs in parallel; raise a RequestError naming the field."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    field: str
+    data: bytes
+    info: ImageInfo
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_task_id() -> str:
+    return uuid.uuid4().hex
+
+
+class TaskService:
+    def __init__(
+        self,
+        store: TaskStore,
+        files: FileStore,
+        fetcher: ImageFetcher,
+        *,
+        served_models: Callable[[TaskKind], Collection[str]],
+        clock: Callable[[], datetime] = utcnow,
+        ids: Callable[[], str] = new_task_id,
+        seeds: Callable[[], int] = random_seed,
+    ) -> None:
+        self._store = store
+        self._files = files
+        self._fetcher = fetcher
+        self._served = served_models
+        self._clock = clock
+        self._ids = ids
+        self._seeds = seeds
+
+    async def create(self, key: ApiKey, kind: TaskKind, body: object) -> tuple[Task, CreateRequest]:
+        request = parse_create(kind, body, served_models=self._served(kind), seed_source=self._seeds)
+        sources = [(f"images[{i}]", image) for i, image in enumerate(request.images)]
+        if request.wm_url is not None:
+            sources.append(("wm_url", request.wm_url))
+        references = await self._load_references(sources)
+        watermark = references.pop() if request.wm_url is not None else None
+
+        task_id = self._ids()
+        task = Task(
+            id=task_id,
+            key_id=key.id,
+            spec=request.spec,
+            reference_keys=[f"tasks/{task_id}/refs/{i}.{r.info.extension}" for i, r in enumerate(references)],
+            watermark_key=f"tasks/{task_id}/wm.{watermark.info.extension}" if watermark else None,
+            state=TaskState.CREATED,
+            created_at=self._clock(),
+        )
+        await anyio.to_thread.run_sync(self._persist, task, references, watermark)
+        return task, request
+
+    async def _load_references(self, sources: Sequence[tuple[str, str]]) -> list[Reference]:
+        blobs: dict[str, bytes] = {}
+        remote: list[tuple[str, str]] = []
+        for field, source in sources:
+            if source[:5].lower() == "data:":
+                blobs[field] = parse_data_url(source, field)
+            else:
+                remote.append((field, source.strip()))
+        if remote:
+            for (field, _), data in zip(remote, await self._fetcher.fetch(remote), strict=True):
+                blobs[field] = data
+
+        def inspect_all() -> list[Reference]:
+            return [Reference(field, blobs[field], inspect_image(blobs[field], field)) for field, _ in sources]
+
+        return await anyio.to_thread.run_sync(inspect_all)
+
+    def _persist(self, task: Task, references: list[Reference], watermark: Reference | None) -> None:
+        prefix = f"tasks/{task.id}/"
+        try:
+            for key, ref in zip(task.reference_keys, references, strict=True):
+                self._files.put_bytes(key, ref.data, ref.info.content_type)
+            if watermark is not None and task.watermark_key is not None:
+                self._files.put_bytes(task.watermark_key, watermark.data, watermark.info.content_type)
+            self._store.insert_task(task)
+        except BaseException:
+            self._files.delete_prefix(prefix)
+            raise
+        self._store.mark_queueing(task.id)
+
+    def get(self, key: ApiKey, task_id: str) -> Task:
+        task = self._store.get_task(task_id)
+        if task is None or task.key_id != key.id:
+            raise TaskNotFound(f"task not found: {task_id}")
+        return task
+
+    def cancel(self, key: ApiKey, task_id: str) -> Task:
+        self.get(key, task_id)
+        return self._store.request_cancel(task_id, self._clock())
+
+
+class Authenticator:
+    """Finds the API key for a bearer of a token."""
+
+    def __init__(self, keys: KeyStore, hash_token: Callable[[str], str]) -> None:
+        self._keys = keys
+        self._hash = hash_token
+
+    def key_for(self, token: str) -> ApiKey | None:
+        return self._keys.key_by_hash(self._hash(token)) if token else None

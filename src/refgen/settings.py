@@ -1,0 +1,93 @@
+"""Every server setting: one field each, read from ``REFGEN_*`` variables, validated at start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REFGEN_", extra="ignore")
+
+    data_dir: Path = Field(Path(".refgen"), description="Folder for the database, files and secret.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in the data folder.")
+    storage_url: str | None = Field(None, description="Folder for files; default: <data_dir>/files.")
+    public_url: str | None = Field(None, description="Base URL clients reach this server at.")
+    secret_key: str | None = Field(None, description="Server secret; default: generated into the data folder.")
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port to listen on.")
+    workers: int = Field(1, ge=0, le=64, description="Generation worker processes in `serve`.")
+    allow_networks: Annotated[list[IPNetwork], NoDecode] = Field(
+        default_factory=list, description="CIDRs allowed past the outbound guard, comma-separated."
+    )
+    callback_retry_delays: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0], description="Seconds between callback retries."
+    )
+    model_map: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(
+        default_factory=dict, description="Public model name -> backend: inline JSON or a JSON/TOML file."
+    )
+    lease_seconds: float = Field(30.0, gt=0, description="How long a worker's claim lasts without a heartbeat.")
+    heartbeat_seconds: float = Field(0.5, gt=0, description="How often a worker renews its lease.")
+    max_attempts: int = Field(3, ge=1, description="Tries per task before it fails when its worker keeps dying.")
+    off_peak_expiry_seconds: float = Field(48 * 3600, gt=0, description="Off-peak tasks not started by then fail.")
+    default_concurrency: int = Field(5, ge=1, description="Concurrency of new keys.")
+    fetch_timeout: float = Field(20.0, gt=0, description="Seconds to fetch all image URLs of one request.")
+
+    @field_validator("allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("callback_retry_delays", mode="before")
+    @classmethod
+    def _split_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(p) for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("model_map", mode="before")
+    @classmethod
+    def _load_model_map(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return {}
+        if text.startswith("{"):
+            return json.loads(text)
+        path = Path(text).expanduser()
+        if path.suffix == ".toml":
+            import tomllib
+
+            return tomllib.loads(path.read_text())
+        return json.loads(path.read_text())
+
+    # derived values -------------------------------------------------------------------------------
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'refgen.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        if self.storage_url and not self.storage_url.startswith("s3://"):
+            return Path(self.storage_url.removeprefix("file://")).expanduser()
+        return self.data_dir / "files"
+
+    @property
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,138 @@
+"""The tables, as SQLAlchemy Core metadata. Migrations in ``migrations/`` create exactly this.
+
+Portable SQL only: the same statements run on SQLite (embedded) and PostgreSQL (scaled out).
+
+- ``api_keys``: one row per key, revoked keys included (their token still signs callbacks of
+  their tasks). **Name uniqueness** holds among *active* keys only, through a partial unique
+  index (``WHERE revoked_at IS NULL``, supported by both SQLite and PostgreSQL): revoking a key
+  keeps its row and frees its name for a new key.
+- ``tasks``: every field of :class:`~refgen.domain.Task` and its :class:`~refgen.domain.TaskSpec`
+  as a column; ``reference_keys`` and ``creations`` are JSON text. The table is the queue: the
+  claim index serves ``WHERE state IN (...) ORDER BY off_peak, created_at``; the key index
+  serves the per-key count of processing tasks and the unfinished-credits sum.
+- A later ``callback_deliveries`` table (pending signed callbacks, surviving restarts) will
+  reference ``tasks.id``; it gets its own migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from refgen.store.times import as_utc, from_storage
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that only accepts aware values and always returns UTC-aware ones.
+
+    On SQLite the value is stored as naive UTC text (fixed width, so comparisons stay correct).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return from_storage(value)
+
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("token_encrypted", LargeBinary, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("credits", BigInteger, nullable=True),  # balance; NULL = unlimited
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Index(
+        "uq_api_keys_active_name",
+        "name",
+        unique=True,
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("key_id", String(64), ForeignKey("api_keys.id"), nullable=False),
+    # the spec
+    Column("kind", String(32), nullable=False),
+    Column("model", String(32), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("image_count", Integer, nullable=False),
+    Column("duration", Integer, nullable=True),
+    Column("resolution", String(16), nullable=False),
+    Column("aspect_ratio", String(16), nullable=False),
+    Column("movement_amplitude", String(16), nullable=True),
+    Column("bgm", Boolean, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("off_peak", Boolean, nullable=False),
+    Column("watermark", Boolean, nullable=False),
+    Column("wm_position", Integer, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("callback_url", Text, nullable=False),
+    Column("meta_data", Text, nullable=False),
+    Column("credits", Integer, nullable=False),
+    # inputs kept by the file store
+    Column("reference_keys", Text, nullable=False),  # JSON list of file-store keys
+    Column("watermark_key", Text, nullable=True),
+    # where it stands
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("err_code", String(64), nullable=False),
+    Column("progress", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("worker_id", String(200), nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("cancel_requested", Boolean, nullable=False),
+    # what it produced
+    Column("creations", Text, nullable=False),  # JSON list of Creation objects
+    Index("ix_tasks_claim", "state", "off_peak", "created_at"),
+    Index("ix_tasks_key_state", "key_id", "state"),
+)

@@ -1,0 +1,6 @@
+"""In-memory fakes of refgen's plug points, for tests of code built on refgen.
+
+- :class:`refgen.testing.store.MemoryStore`: keys, tasks and the queue, in memory.
+- :class:`refgen.testing.backends.FakeBackend`: a fast backend of solid-colour frames.
+- :class:`refgen.testing.fetcher.FakeImageFetcher`: image URLs served from a dict.
+"""

@@ -1,0 +1,132 @@
+"""Run one claimed task: fetch its references, generate, encode, store the creation."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+from refgen.backends.base import GenerationBackend, GenerationJob, ImageOutput, VideoOutput
+from refgen.contract.catalogue import FPS
+from refgen.contract.sizes import auto_size, output_size
+from refgen.domain import Creation, Task, TaskKind
+from refgen.errors import BackendError
+from refgen.files.base import FileStore
+from refgen.media.images import load_rgba
+from refgen.media.video import VideoTarget, encode_output, write_jpeg, write_png
+from refgen.media.watermark import Watermark
+from refgen.worker.lease import TaskLease
+
+
+def output_prefix(task: Task) -> str:
+    """Where this attempt's files go: a worker that lost its lease never touches its successor's."""
+    return f"tasks/{task.id}/out{task.attempts}/"
+
+
+def frame_size(task: Task, first_reference: Path | None) -> tuple[int, int]:
+    spec = task.spec
+    if spec.aspect_ratio == "auto":
+        if first_reference is None:
+            raise BackendError("aspect_ratio auto needs a reference image")
+        with Image.open(first_reference) as image:
+            width, height = image.size
+        return auto_size(spec.resolution, width, height)
+    return output_size(spec.resolution, spec.aspect_ratio)
+
+
+def execute_task(task: Task, backend: GenerationBackend, files: FileStore, lease: TaskLease,
+                 scratch_root: Path | None = None) -> Creation:
+    """Generate ``task``'s media and store it; returns the creation (not yet recorded as complete).
+
+    Raises GenerationCancelled when the backend saw the lease's cancel flag; on any failure the
+    task's output files are removed, so nothing partial is kept.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix=f"task-{task.id}-", dir=scratch_root))
+    try:
+        references = []
+        for i, key in enumerate(task.reference_keys):
+            local = scratch / f"ref{i}{Path(key).suffix}"
+            files.fetch(key, local)
+            references.append(local)
+        width, height = frame_size(task, references[0] if references else None)
+        spec = task.spec
+        job = GenerationJob(
+            task_id=task.id,
+            kind=spec.kind,
+            model=spec.model,
+            prompt=spec.prompt,
+            references=tuple(references),
+            width=width,
+            height=height,
+            seed=spec.seed,
+            duration=spec.duration or 0,
+            fps=FPS,
+            movement_amplitude=spec.movement_amplitude or "auto",
+            bgm=spec.bgm,
+        )
+        output = backend.generate(job, lease.report, lease)
+        if spec.kind is TaskKind.VIDEO:
+            if not isinstance(output, VideoOutput):
+                raise BackendError(f"backend {backend.name} returned no video")
+            creation = _store_video(task, output, files, scratch, _watermark(task, files, scratch))
+        else:
+            if not isinstance(output, ImageOutput):
+                raise BackendError(f"backend {backend.name} returned no image")
+            creation = _store_image(task, output, files, scratch)
+        return creation
+    except BaseException:
+        files.delete_prefix(output_prefix(task))
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _watermark(task: Task, files: FileStore, scratch: Path) -> Watermark | None:
+    if not task.spec.watermark:
+        return None
+    image = None
+    if task.watermark_key:
+        local = scratch / f"wm{Path(task.watermark_key).suffix}"
+        files.fetch(task.watermark_key, local)
+        image = load_rgba(local)
+    return Watermark(task.spec.wm_position, image)
+
+
+def _store_video(task: Task, output: VideoOutput, files: FileStore, scratch: Path,
+                 watermark: Watermark | None) -> Creation:
+    video = scratch / "video.mp4"
+    targets = [VideoTarget(video)]
+    marked = scratch / "video-watermarked.mp4"
+    if watermark is not None:
+        targets.append(VideoTarget(marked, watermark.apply))
+    first = encode_output(output, targets)
+    cover = scratch / "cover.jpg"
+    write_jpeg(first, cover)
+    height, width = first.shape[:2]
+    prefix = output_prefix(task)
+    files.put_file(prefix + "video.mp4", video, "video/mp4")
+    files.put_file(prefix + "cover.jpg", cover, "image/jpeg")
+    if watermark is not None:
+        files.put_file(prefix + "video-watermarked.mp4", marked, "video/mp4")
+    return Creation(
+        id=f"{task.id}-0",
+        media_key=prefix + "video.mp4",
+        cover_key=prefix + "cover.jpg",
+        watermarked_key=prefix + "video-watermarked.mp4" if watermark is not None else None,
+        width=width,
+        height=height,
+        duration=output.frame_count / output.fps,
+        fps=output.fps,
+    )
+
+
+def _store_image(task: Task, output: ImageOutput, files: FileStore, scratch: Path) -> Creation:
+    image = scratch / "image.png"
+    write_png(output.image, image)
+    height, width = output.image.shape[:2]
+    key = output_prefix(task) + "image.png"
+    files.put_file(key, image, "image/png")
+    return Creation(id=f"{task.id}-0", media_key=key, cover_key=key, watermarked_key=None,
+                    width=width, height=height)

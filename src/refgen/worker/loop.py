@@ -1,0 +1,127 @@
+"""The worker loop: claim a task, run it under a lease, record the outcome; repeat."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from refgen.backends.base import GenerationBackend
+from refgen.domain import Task
+from refgen.errors import BackendError, GenerationCancelled, StoreError
+from refgen.files.base import FileStore
+from refgen.store.base import TaskQueue
+from refgen.worker.execute import execute_task, output_prefix
+from refgen.worker.lease import TaskLease
+
+log = logging.getLogger("refgen.worker")
+
+CANCELLED = "UserCancelled"
+INTERNAL = "InternalServiceFailure"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_worker_id() -> str:
+    return f"worker-{uuid.uuid4().hex[:12]}"
+
+
+class Signal(Protocol):
+    """A threading or multiprocessing Event."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+    def clear(self) -> None: ...
+
+    def set(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerTiming:
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 0.5
+    poll_seconds: float = 0.2
+
+
+class Worker:
+    """Claims tasks for the models it has backends for and runs them one at a time."""
+
+    def __init__(self, queue: TaskQueue, files: FileStore, backends: Mapping[str, GenerationBackend], *,
+                 worker_id: str | None = None, timing: WorkerTiming = WorkerTiming(),
+                 clock: Callable[[], datetime] = utcnow, scratch: Path | None = None) -> None:
+        self.worker_id = worker_id or new_worker_id()
+        self._queue = queue
+        self._files = files
+        self._backends = dict(backends)
+        self._timing = timing
+        self._clock = clock
+        self._scratch = scratch
+
+    @property
+    def models(self) -> Sequence[str]:
+        return sorted(self._backends)
+
+    def run_once(self) -> bool:
+        """Claim and run one task; False when there was none."""
+        task = self._queue.claim(self.worker_id, self.models, self._timing.lease_seconds, self._clock())
+        if task is None:
+            return False
+        self.run_task(task)
+        return True
+
+    def run(self, stop: Signal, wake: Signal | None = None) -> None:
+        """Run tasks until ``stop`` is set; sleep ``poll_seconds`` (or until ``wake``) when idle."""
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except StoreError as exc:
+                log.warning("worker %s cannot reach the store: %s", self.worker_id, exc)
+                busy = False
+            if busy:
+                continue
+            if wake is None:
+                stop.wait(self._timing.poll_seconds)
+            elif wake.wait(self._timing.poll_seconds):
+                wake.clear()
+
+    def run_task(self, task: Task) -> None:
+        lease = TaskLease(self._queue, task.id, self.worker_id, lease_seconds=self._timing.lease_seconds,
+                          interval=self._timing.heartbeat_seconds, clock=self._clock)
+        backend = self._backends[task.spec.model]
+        with lease:
+            try:
+                creation = execute_task(task, backend, self._files, lease, self._scratch)
+            except GenerationCancelled:
+                self._finish_failed(task, lease, CANCELLED)
+                return
+            except BackendError as exc:
+                log.warning("task %s failed in %s: %s", task.id, backend.name, exc)
+                self._finish_failed(task, lease, CANCELLED if lease.cancel_requested else exc.reason)
+                return
+            except Exception:
+                log.exception("task %s failed in %s", task.id, backend.name)
+                self._finish_failed(task, lease, CANCELLED if lease.cancel_requested else INTERNAL)
+                return
+            lease.beat()  # learn of a cancel or a lost lease that came in while encoding
+            if lease.lost or lease.cancel_requested:
+                self._files.delete_prefix(output_prefix(task))
+                if not lease.lost:
+                    self._finish_failed(task, lease, CANCELLED)
+                return
+            if not self._queue.complete(task.id, self.worker_id, [creation], self._clock()):
+                log.warning("task %s finished after its lease was lost; result discarded", task.id)
+                self._files.delete_prefix(output_prefix(task))
+
+    def _finish_failed(self, task: Task, lease: TaskLease, err_code: str) -> None:
+        if lease.lost:
+            log.info("task %s: lease lost, leaving it to its new owner", task.id)
+            return
+        self._queue.fail(task.id, self.worker_id, err_code, self._clock())

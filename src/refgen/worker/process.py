@@ -1,0 +1,46 @@
+"""The entry point of a spawned worker process: it builds its own store, files and backends."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+from refgen.worker.loop import Signal
+
+
+def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Signal, wake: Signal) -> None:
+    from refgen.backends.registry import build_backends, model_routes
+    from refgen.runtime import open_files, open_store
+    from refgen.settings import Settings
+    from refgen.worker.loop import Worker, WorkerTiming
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    _stop_when_orphaned(stop)
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {worker_id} %(levelname)s %(message)s")
+    settings = Settings(**settings_data)
+    store = open_store(settings, migrate=False)
+    files = open_files(settings)
+    backends = build_backends(model_routes(settings.model_map))
+    timing = WorkerTiming(lease_seconds=settings.lease_seconds, heartbeat_seconds=settings.heartbeat_seconds)
+    try:
+        Worker(store, files, backends, worker_id=worker_id, timing=timing).run(stop, wake)
+    finally:
+        for backend in backends.values():
+            backend.close()
+
+
+def _stop_when_orphaned(stop: Signal, interval: float = 0.5) -> None:
+    """Stop the worker when the server that started it is gone (its task is then reaped)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stop.wait(interval):
+            if os.getppid() != parent:
+                logging.getLogger("refgen.worker").warning("server process is gone; stopping")
+                stop.set()
+                return
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

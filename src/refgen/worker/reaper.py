@@ -1,0 +1,49 @@
+"""The reaper: puts back tasks whose worker stopped renewing its lease, and expires off-peak tasks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from refgen.errors import StoreError
+from refgen.store.base import TaskQueue
+from refgen.worker.loop import utcnow
+
+log = logging.getLogger("refgen.worker")
+
+
+class Reaper:
+    def __init__(self, queue: TaskQueue, *, max_attempts: int, off_peak_expiry_seconds: float,
+                 interval: float = 1.0, clock: Callable[[], datetime] = utcnow) -> None:
+        self._queue = queue
+        self._max_attempts = max_attempts
+        self._expiry = off_peak_expiry_seconds
+        self._interval = interval
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def reap_once(self) -> list[str]:
+        try:
+            changed = self._queue.reap(self._clock(), self._max_attempts, self._expiry)
+        except StoreError as exc:
+            log.warning("reaper cannot reach the store: %s", exc)
+            return []
+        if changed:
+            log.info("reaper changed tasks %s", ", ".join(changed))
+        return changed
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="reaper", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.reap_once()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()

@@ -1,0 +1,70 @@
+"""Shared fixtures: a server assembled from fakes (unit tier) and one key to call it with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from refgen.files.local import LocalFileStore
+from refgen.http.app import create_app
+from refgen.keys import create_key
+from refgen.runtime import Runtime, build_runtime
+from refgen.settings import Settings
+from refgen.testing.backends import FakeBackend
+from refgen.testing.fetcher import FakeImageFetcher
+from refgen.testing.store import MemoryStore
+from refgen.worker.groups import ThreadWorkers
+from refgen.worker.loop import Worker, WorkerTiming
+
+FAST = WorkerTiming(lease_seconds=5.0, heartbeat_seconds=0.05, poll_seconds=0.02)
+
+
+@dataclass
+class Server:
+    client: TestClient
+    runtime: Runtime
+    store: MemoryStore
+    files: LocalFileStore
+    fetcher: FakeImageFetcher
+    backend: FakeBackend
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.token}"}
+
+    def new_token(self, name: str, **kwargs: int) -> str:
+        _, token = create_key(self.store, self.runtime.cipher, name, **kwargs)  # type: ignore[arg-type]
+        return token
+
+
+def make_server(tmp_path: Path, *, workers: int = 1, backend: FakeBackend | None = None,
+                real_fetcher: bool = False, **settings: object) -> Iterator[Server]:
+    store = MemoryStore()
+    files = LocalFileStore(tmp_path / "files")
+    fetcher = FakeImageFetcher()
+    backend = backend or FakeBackend()
+    config = Settings(data_dir=tmp_path / "data", **settings)  # type: ignore[arg-type]
+    group = ThreadWorkers(
+        [Worker(store, files, {m: backend for m in ("viduq2", "viduq1", "vidu2.0", "vidu1.5")}, timing=FAST)
+         for _ in range(workers)]
+    )
+    runtime = build_runtime(config, store=store, files=files, fetcher=None if real_fetcher else fetcher, workers=group)
+    _, token = create_key(store, runtime.cipher, "tester")
+    with TestClient(create_app(runtime=runtime)) as client:
+        yield Server(client, runtime, store, files, fetcher, backend, token)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    yield from make_server(tmp_path / "server")
+
+
+@pytest.fixture
+def idle_server(tmp_path: Path) -> Iterator[Server]:
+    """A server with no workers: tasks stay queued."""
+    yield from make_server(tmp_path / "idle", workers=0)

@@ -1,0 +1,110 @@
+"""Every vector of the contract's conformance file, against the app (fake store, real validation)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Server, make_server
+from tests.images import bomb_png, data_url, gif, picture
+
+HERE = Path(__file__).parent
+VECTORS = json.loads((HERE / "conformance.json").read_text())
+SHARED_COPY = HERE.parents[2] / "shared" / "spec" / "conformance.json"
+
+PLACEHOLDERS = {
+    "$IMG": data_url(picture()),
+    "$IMG_JPEG": data_url(picture(fmt="JPEG"), "image/jpeg"),
+    "$IMG_WEBP": data_url(picture(fmt="WEBP"), "image/webp"),
+    "$IMG_PNG_AS_JPEG": data_url(picture(), "image/jpeg"),
+    "$IMG_100PX": data_url(picture(100, 100)),
+    "$IMG_5TO1": data_url(picture(1000, 200)),
+    "$IMG_GIF": data_url(gif(), "image/gif"),
+    "$NOT_AN_IMAGE": data_url(b"this is plain text, not a picture at all"),
+    "$IMG_BOMB": data_url(bomb_png()),
+    "$21MB": "x" * 21_000_000,
+}
+
+
+def expand(value: Any) -> Any:
+    if isinstance(value, list):
+        return [expand(v) for v in value]
+    if isinstance(value, dict):
+        return {k: expand(v) for k, v in value.items()}
+    if isinstance(value, str):
+        if value.startswith("$REPEAT:"):
+            _, char, count = value.split(":")
+            return char * int(count)
+        return PLACEHOLDERS.get(value, value)
+    return value
+
+
+def headers(auth: str, token: str) -> dict[str, str]:
+    return {
+        "Token": {"Authorization": f"Token {token}"},
+        "Bearer": {"Authorization": f"Bearer {token}"},
+        "none": {},
+        "wrong": {"Authorization": "Token not-a-key"},
+    }[auth]
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
+    plain = make_server(tmp_path_factory.mktemp("plain"), workers=0, real_fetcher=False)
+    loopback = make_server(tmp_path_factory.mktemp("loopback"), workers=0, real_fetcher=False,
+                           allow_networks="127.0.0.0/8")
+    yield {"plain": next(plain), "loopback": next(loopback)}
+    for gen in (plain, loopback):
+        with pytest.raises(StopIteration):
+            next(gen)
+
+
+def task_count(server: Server) -> int:
+    key = server.runtime.authenticator.key_for(server.token)
+    assert key is not None
+    return len(server.store.list_tasks(key.id, limit=10_000))
+
+
+def stored_files(server: Server) -> list[Path]:
+    return [p for p in server.files.root.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=[c["name"] for c in VECTORS["cases"]])
+def test_conformance_vector(case: dict[str, Any], servers: dict[str, Server]) -> None:
+    server = servers["loopback" if case.get("needs_allow_loopback") else "plain"]
+    tasks_before = task_count(server)
+    files_before = len(stored_files(server))
+    body = expand(case["body"])
+    response = server.client.post(case["path"], json=body, headers=headers(case.get("auth", "Token"), server.token))
+    expect = case["expect"]
+    payload = response.json()
+    assert response.status_code == expect["status"], payload
+    assert len(response.headers["x-trace-id"]) == 32
+    if expect["status"] == 200:
+        assert "code" not in payload
+        for field, value in expect.get("echo", {}).items():
+            assert payload[field] == value, field
+        assert payload["state"] == "created"
+        assert isinstance(payload["task_id"], str) and payload["task_id"]
+        assert payload["images"] == body.get("images", [])
+        assert isinstance(payload["seed"], int) and 0 < payload["seed"] <= 2_147_483_647
+        assert payload["created_at"].endswith("Z")
+        assert task_count(server) == tasks_before + 1
+    else:
+        assert payload["code"] == expect["status"]
+        assert payload["reason"] == expect["reason"]
+        assert payload["message"]
+        assert len(payload["metadata"]["trace_id"]) == 32
+        assert payload["metadata"]["trace_id"] == response.headers["x-trace-id"]
+        assert task_count(server) == tasks_before, "a refused request left a task behind"
+        assert len(stored_files(server)) == files_before, "a refused request left a file behind"
+
+
+def test_conformance_vectors_match_the_contract_copy() -> None:
+    if not SHARED_COPY.exists():
+        pytest.skip("the contract folder is not beside this checkout")
+    assert json.loads(SHARED_COPY.read_text()) == VECTORS

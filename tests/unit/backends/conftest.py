@@ -1,0 +1,69 @@
+"""Reference images for backend tests: coloured subjects on plain backgrounds, and one with alpha."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from refgen.backends.base import GenerationJob
+from refgen.domain import TaskKind
+
+SUBJECT_COLORS = ((220, 30, 30), (30, 60, 220), (40, 190, 60))
+
+
+def make_reference(
+    path: Path, color: tuple[int, int, int], *, alpha: bool = False, size: tuple[int, int] = (240, 320)
+) -> Path:
+    """A PNG with one coloured subject (body and head) on a light plain background, or on transparency."""
+    w, h = size
+    img = np.zeros((h, w, 4), np.uint8)
+    if not alpha:
+        img[...] = (238, 236, 230, 255)
+    body = np.zeros((h, w), np.uint8)
+    cv2.ellipse(body, (w // 2, int(h * 0.62)), (int(w * 0.28), int(h * 0.3)), 0, 0, 360, 255, -1)
+    cv2.circle(body, (w // 2, int(h * 0.24)), int(w * 0.16), 255, -1)
+    img[body > 0, :3] = color
+    img[body > 0, 3] = 255
+    # a darker detail so the subject is not one flat colour
+    cv2.circle(img, (w // 2, int(h * 0.62)), int(w * 0.08), (*(c // 2 for c in color), 255), -1)
+    rgba = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
+    cv2.imwrite(str(path), rgba if alpha else rgba[..., :3])
+    return path
+
+
+@pytest.fixture
+def references(tmp_path: Path) -> tuple[Path, ...]:
+    return (
+        make_reference(tmp_path / "red.png", SUBJECT_COLORS[0]),
+        make_reference(tmp_path / "blue.png", SUBJECT_COLORS[1], size=(320, 240)),
+        make_reference(tmp_path / "green.png", SUBJECT_COLORS[2], alpha=True),
+    )
+
+
+def video_job(
+    references: tuple[Path, ...],
+    *,
+    seed: int = 7,
+    amplitude: str = "medium",
+    width: int = 320,
+    height: int = 180,
+    duration: int = 1,
+    bgm: bool = False,
+    prompt: str = "three friends by a lake",
+) -> GenerationJob:
+    return GenerationJob(
+        task_id="t1",
+        kind=TaskKind.VIDEO,
+        model="viduq1",
+        prompt=prompt,
+        references=references,
+        width=width,
+        height=height,
+        seed=seed,
+        duration=duration,
+        movement_amplitude=amplitude,
+        bgm=bgm,
+    )

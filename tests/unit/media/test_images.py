@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from refgen.errors import ImageFormatInvalid, PageSizeOutOfRange
+from refgen.media.images import MAX_DATA_URL_BYTES, inspect_image, load_rgba, parse_data_url
+
+Encode = Callable[..., bytes]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected", "content_type", "extension"),
+    [
+        ("PNG", "png", "image/png", "png"),
+        ("JPEG", "jpeg", "image/jpeg", "jpg"),
+        ("WEBP", "webp", "image/webp", "webp"),
+    ],
+)
+def test_inspect_image_accepts_png_jpeg_webp(
+    encode: Encode, fmt: str, expected: str, content_type: str, extension: str
+) -> None:
+    info = inspect_image(encode((300, 200), fmt), "images[0]")
+    assert (info.format, info.width, info.height) == (expected, 300, 200)
+    assert (info.content_type, info.extension) == (content_type, extension)
+
+
+def test_parse_data_url_png_labelled_jpeg_passes(encode: Encode, data_url: Callable[..., str]) -> None:
+    data = parse_data_url(data_url(encode((256, 256), "PNG"), declared="image/jpeg"), "images[0]")
+    assert inspect_image(data, "images[0]").format == "png"
+
+
+def test_parse_data_url_accepts_extra_parameters_and_line_breaks(encode: Encode) -> None:
+    raw = encode((256, 256), "PNG")
+    b64 = base64.b64encode(raw).decode()
+    wrapped = "\n".join(b64[i : i + 76] for i in range(0, len(b64), 76))
+    assert parse_data_url(f"data:image/png;name=a.png;base64,{wrapped}", "images[0]") == raw
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "data:image/png;base64,@@@notbase64",
+        "data:image/png;base64,",
+        "data:image/png;base64,aGVsbG8",  # bad padding
+        "data:text/plain;base64,aGVsbG8=",
+        "data:image/png,plain-not-base64",
+        "hello",
+    ],
+)
+def test_parse_data_url_refuses_malformed(value: str) -> None:
+    with pytest.raises(ImageFormatInvalid, match=r"images\[2\]"):
+        parse_data_url(value, "images[2]")
+
+
+def test_parse_data_url_refuses_more_than_10_mb() -> None:
+    payload = base64.b64encode(b"\x00" * (MAX_DATA_URL_BYTES + 10)).decode()
+    with pytest.raises(PageSizeOutOfRange, match=r"images\[0\]"):
+        parse_data_url(f"data:image/png;base64,{payload}", "images[0]")
+
+
+@pytest.mark.parametrize("kind", ["gif", "bmp", "text", "empty", "png-magic-garbage"])
+def test_inspect_image_refuses_other_formats(encode: Encode, kind: str) -> None:
+    data = {
+        "gif": lambda: encode((300, 300), "GIF"),
+        "bmp": lambda: encode((300, 300), "BMP"),
+        "text": lambda: b"just some text, not an image at all",
+        "empty": lambda: b"",
+        "png-magic-garbage": lambda: b"\x89PNG\r\n\x1a\n garbage",
+    }[kind]()
+    with pytest.raises(ImageFormatInvalid, match=r"images\[3\]"):
+        inspect_image(data, "images[3]")
+
+
+def test_inspect_image_refuses_truncated_pixels() -> None:
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (400, 400, 3), dtype=np.uint8)).save(buf, "JPEG")
+    data = buf.getvalue()
+    with pytest.raises(ImageFormatInvalid, match=r"images\[1\]"):
+        inspect_image(data[: len(data) // 2], "images[1]")
+
+
+@pytest.mark.parametrize("size", [(100, 100), (100, 300), (300, 127)])
+def test_inspect_image_refuses_under_128_px(encode: Encode, size: tuple[int, int]) -> None:
+    with pytest.raises(PageSizeOutOfRange, match=r"images\[0\]"):
+        inspect_image(encode(size, "PNG"), "images[0]")
+
+
+@pytest.mark.parametrize("size", [(1000, 200), (200, 1000)])
+def test_inspect_image_refuses_ratio_beyond_4_to_1(encode: Encode, size: tuple[int, int]) -> None:
+    with pytest.raises(PageSizeOutOfRange, match=r"images\[0\]"):
+        inspect_image(encode(size, "PNG"), "images[0]")
+
+
+def test_inspect_image_accepts_exactly_4_to_1_and_128_px(encode: Encode) -> None:
+    assert inspect_image(encode((512, 128), "PNG"), "images[0]").width == 512
+
+
+@pytest.mark.parametrize("size", [(40000, 40000), (8000, 6000), (2**31 - 1, 2**31 - 1)])
+def test_inspect_image_refuses_decompression_bomb_without_warning(
+    png_declaring: Callable[[int, int], bytes], size: tuple[int, int]
+) -> None:
+    # the suite turns warnings into errors, so a DecompressionBombWarning would fail this test too
+    with pytest.raises(PageSizeOutOfRange, match=r"images\[4\]"):
+        inspect_image(png_declaring(*size), "images[4]")
+
+
+def test_inspect_image_refuses_more_than_50_mb() -> None:
+    with pytest.raises(PageSizeOutOfRange, match=r"images\[0\]"):
+        inspect_image(b"\x89PNG\r\n\x1a\n" + b"\x00" * (50 * 1024 * 1024), "images[0]")
+
+
+def test_inspect_image_reports_exif_rotated_size() -> None:
+    image = Image.new("RGB", (400, 200), (10, 20, 30))
+    exif = image.getexif()
+    exif[0x0112] = 6  # displayed rotated by 90°
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", exif=exif)
+    info = inspect_image(buf.getvalue(), "images[0]")
+    assert (info.width, info.height) == (200, 400)
+    assert load_rgba(buf.getvalue()).shape == (400, 200, 4)
+
+
+def test_load_rgba_keeps_alpha(tmp_path: Path, encode: Encode) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(encode((200, 150), "PNG", mode="RGBA"))
+    rgba = load_rgba(path)
+    assert rgba.shape == (150, 200, 4) and rgba.dtype == np.uint8
+    assert tuple(rgba[0, 0]) == (200, 60, 40, 128)
+
+
+def test_load_rgba_converts_rgb_to_opaque(tmp_path: Path, encode: Encode) -> None:
+    path = tmp_path / "a.jpg"
+    path.write_bytes(encode((200, 150), "JPEG"))
+    rgba = load_rgba(path)
+    assert rgba.shape == (150, 200, 4) and int(rgba[..., 3].min()) == 255
