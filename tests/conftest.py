@@ -42,18 +42,30 @@ class Server:
         return token
 
 
-def make_server(tmp_path: Path, *, workers: int = 1, backend: FakeBackend | None = None,
-                real_fetcher: bool = False, **settings: object) -> Iterator[Server]:
+def make_server(
+    tmp_path: Path,
+    *,
+    workers: int = 1,
+    backend: FakeBackend | None = None,
+    real_fetcher: bool = False,
+    **settings: object,
+) -> Iterator[Server]:
     store = MemoryStore()
     files = LocalFileStore(tmp_path / "files")
     fetcher = FakeImageFetcher()
     backend = backend or FakeBackend()
     config = Settings(data_dir=tmp_path / "data", **settings)  # type: ignore[arg-type]
     group = ThreadWorkers(
-        [Worker(store, files, {m: backend for m in ("viduq2", "viduq1", "vidu2.0", "vidu1.5")}, timing=FAST)
-         for _ in range(workers)]
+        [
+            Worker(
+                store, files, {m: backend for m in ("viduq2", "viduq1", "vidu2.0", "vidu1.5")}, timing=FAST
+            )
+            for _ in range(workers)
+        ]
     )
-    runtime = build_runtime(config, store=store, files=files, fetcher=None if real_fetcher else fetcher, workers=group)
+    runtime = build_runtime(
+        config, store=store, files=files, fetcher=None if real_fetcher else fetcher, workers=group
+    )
     _, token = create_key(store, runtime.cipher, "tester")
     with TestClient(create_app(runtime=runtime)) as client:
         yield Server(client, runtime, store, files, fetcher, backend, token)

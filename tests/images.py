@@ -10,8 +10,14 @@ import zlib
 from PIL import Image, ImageDraw
 
 
-def picture(width: int = 512, height: int = 512, *, colour: tuple[int, int, int] = (220, 60, 40),
-            background: tuple[int, int, int] = (235, 235, 225), fmt: str = "PNG") -> bytes:
+def picture(
+    width: int = 512,
+    height: int = 512,
+    *,
+    colour: tuple[int, int, int] = (220, 60, 40),
+    background: tuple[int, int, int] = (235, 235, 225),
+    fmt: str = "PNG",
+) -> bytes:
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)
     draw.ellipse((width * 0.25, height * 0.15, width * 0.75, height * 0.9), fill=colour)

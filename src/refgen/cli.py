@@ -24,8 +24,13 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _data_dir_option(f: Any) -> Any:
-    return click.option("--data-dir", type=click.Path(path_type=Path), envvar="REFGEN_DATA_DIR", show_envvar=True,
-                        help="Folder for the database, files and secret [default: ./.refgen].")(f)
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        envvar="REFGEN_DATA_DIR",
+        show_envvar=True,
+        help="Folder for the database, files and secret [default: ./.refgen].",
+    )(f)
 
 
 @click.group()
@@ -35,12 +40,32 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", envvar="REFGEN_HOST", show_envvar=True, default="127.0.0.1", show_default=True,
-              help="Address to listen on.")
-@click.option("--port", envvar="REFGEN_PORT", show_envvar=True, default=8000, type=int, show_default=True,
-              help="Port to listen on.")
-@click.option("--workers", envvar="REFGEN_WORKERS", show_envvar=True, default=1, type=click.IntRange(0, 64),
-              show_default=True, help="Generation worker processes.")
+@click.option(
+    "--host",
+    envvar="REFGEN_HOST",
+    show_envvar=True,
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    envvar="REFGEN_PORT",
+    show_envvar=True,
+    default=8000,
+    type=int,
+    show_default=True,
+    help="Port to listen on.",
+)
+@click.option(
+    "--workers",
+    envvar="REFGEN_WORKERS",
+    show_envvar=True,
+    default=1,
+    type=click.IntRange(0, 64),
+    show_default=True,
+    help="Generation worker processes.",
+)
 @click.option("--no-worker", is_flag=True, help="Serve the API only; run generation with `refgen worker`.")
 @_data_dir_option
 def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | None) -> None:
@@ -56,15 +81,22 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
     try:
         runtime = build_runtime(settings)
         if not runtime.store.list_keys():
-            _, token = create_key(runtime.store, runtime.cipher, "default", concurrency=settings.default_concurrency)
+            _, token = create_key(
+                runtime.store, runtime.cipher, "default", concurrency=settings.default_concurrency
+            )
             click.echo("Created the first API key 'default'. It is shown only this once:", err=True)
             click.echo(f"\n    {token}\n", err=True)
-            click.echo(f"Try:  curl -H 'Authorization: Token {token}' {settings.resolved_public_url}"
-                       "/ent/v2/models", err=True)
+            click.echo(
+                f"Try:  curl -H 'Authorization: Token {token}' {settings.resolved_public_url}/ent/v2/models",
+                err=True,
+            )
     except RefgenError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"refgen {__version__} on {settings.resolved_public_url} (docs at /docs), "
-               f"data in {settings.data_dir.resolve()}", err=True)
+    click.echo(
+        f"refgen {__version__} on {settings.resolved_public_url} (docs at /docs), "
+        f"data in {settings.data_dir.resolve()}",
+        err=True,
+    )
     uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="info")
 
 
@@ -75,9 +107,12 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--name", required=True, help="A unique name for the key.")
-@click.option("--credits", type=click.IntRange(min=0), default=None, help="Credit balance [default: unlimited].")
-@click.option("--concurrency", type=click.IntRange(min=1), default=None,
-              help="Tasks processed at once [default: 5].")
+@click.option(
+    "--credits", type=click.IntRange(min=0), default=None, help="Credit balance [default: unlimited]."
+)
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=None, help="Tasks processed at once [default: 5]."
+)
 @_data_dir_option
 def keys_create(name: str, credits: int | None, concurrency: int | None, data_dir: Path | None) -> None:
     """Create a key; its token is the last line printed (shown only once)."""
@@ -89,12 +124,15 @@ def keys_create(name: str, credits: int | None, concurrency: int | None, data_di
     store = open_store(settings)
     cipher = TokenCipher(load_or_create_secret(settings.data_dir, settings.secret_key))
     try:
-        key, token = create_key(store, cipher, name, credits=credits,
-                                concurrency=concurrency or settings.default_concurrency)
+        key, token = create_key(
+            store, cipher, name, credits=credits, concurrency=concurrency or settings.default_concurrency
+        )
     except RefgenError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"created key {key.name!r} (concurrency {key.concurrency}, credits "
-               f"{'unlimited' if key.credits is None else key.credits}); its token, shown only once:")
+    click.echo(
+        f"created key {key.name!r} (concurrency {key.concurrency}, credits "
+        f"{'unlimited' if key.credits is None else key.credits}); its token, shown only once:"
+    )
     click.echo(token)
 
 
@@ -106,8 +144,13 @@ def keys_list(as_json: bool, data_dir: Path | None) -> None:
     from refgen.runtime import open_store
 
     rows = [
-        {"name": k.name, "concurrency": k.concurrency, "credits": k.credits,
-         "created_at": k.created_at.isoformat(), "revoked": k.revoked_at is not None}
+        {
+            "name": k.name,
+            "concurrency": k.concurrency,
+            "credits": k.credits,
+            "created_at": k.created_at.isoformat(),
+            "revoked": k.revoked_at is not None,
+        }
         for k in open_store(_settings(data_dir=data_dir)).list_keys()
     ]
     if as_json:
@@ -117,7 +160,9 @@ def keys_list(as_json: bool, data_dir: Path | None) -> None:
     for r in rows:
         credits = "unlimited" if r["credits"] is None else str(r["credits"])
         status = "revoked" if r["revoked"] else "active"
-        click.echo(f"{r['name']:<24} {r['concurrency']:>11} {credits:>10}  {str(r['created_at'])[:19]:<20} {status}")
+        click.echo(
+            f"{r['name']:<24} {r['concurrency']:>11} {credits:>10}  {str(r['created_at'])[:19]:<20} {status}"
+        )
 
 
 @keys.command("revoke")

@@ -13,8 +13,15 @@ from refgen.tokens import TokenCipher, hash_token, new_token
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def create_key(keys: KeyStore, cipher: TokenCipher, name: str, *, credits: int | None = None,
-               concurrency: int = 5, now: datetime | None = None) -> tuple[ApiKey, str]:
+def create_key(
+    keys: KeyStore,
+    cipher: TokenCipher,
+    name: str,
+    *,
+    credits: int | None = None,
+    concurrency: int = 5,
+    now: datetime | None = None,
+) -> tuple[ApiKey, str]:
     """Store a new key; returns it with its token, which is never shown again."""
     if not _NAME.match(name):
         raise FieldInvalid("invalid field: name (letters, digits, '.', '_' or '-', at most 64)", field="name")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
 from refgen.backends.registry import ModelRoute, model_routes, served_models
@@ -29,8 +28,6 @@ log = logging.getLogger("refgen")
 
 class ServerStore(KeyStore, TaskStore, TaskQueue, Protocol):
     def ping(self) -> bool: ...
-
-    def release_worker(self, worker_id: str, now: datetime) -> list[str]: ...
 
 
 def open_store(settings: Settings, *, migrate: bool = True) -> ServerStore:
@@ -117,8 +114,16 @@ def build_runtime(
         from refgen.worker.groups import ProcessWorkers
         from refgen.worker.process import worker_process_main
 
-        workers = ProcessWorkers(settings.workers, worker_process_main, (settings.model_dump(),), store)
-    reaper = Reaper(store, max_attempts=settings.max_attempts, off_peak_expiry_seconds=settings.off_peak_expiry_seconds)
+        workers = ProcessWorkers(
+            settings.workers,
+            worker_process_main,
+            (settings.model_dump(),),
+            store,
+            max_attempts=settings.max_attempts,
+        )
+    reaper = Reaper(
+        store, max_attempts=settings.max_attempts, off_peak_expiry_seconds=settings.off_peak_expiry_seconds
+    )
     return Runtime(
         settings=settings,
         store=store,

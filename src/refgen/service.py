@@ -24,6 +24,9 @@ from refgen.store.base import ApiKey, KeyStore, TaskStore
 
 
 class ImageFetcher(Protocol):
+    async def check_url(self, url: str, field: str) -> None:
+        """Refuse (AddressForbidden / FieldInvalid) a URL the server must never contact."""
+
     async def fetch(self, urls: Sequence[tuple[str, str]]) -> list[bytes]:
         """Fetch ``(field, url)`` pairs in parallel; raise a RequestError naming the field."""
 
@@ -65,6 +68,8 @@ class TaskService:
 
     async def create(self, key: ApiKey, kind: TaskKind, body: object) -> tuple[Task, CreateRequest]:
         request = parse_create(kind, body, served_models=self._served(kind), seed_source=self._seeds)
+        if request.spec.callback_url:
+            await self._fetcher.check_url(request.spec.callback_url, "callback_url")
         sources = [(f"images[{i}]", image) for i, image in enumerate(request.images)]
         if request.wm_url is not None:
             sources.append(("wm_url", request.wm_url))
@@ -97,7 +102,9 @@ class TaskService:
                 blobs[field] = data
 
         def inspect_all() -> list[Reference]:
-            return [Reference(field, blobs[field], inspect_image(blobs[field], field)) for field, _ in sources]
+            return [
+                Reference(field, blobs[field], inspect_image(blobs[field], field)) for field, _ in sources
+            ]
 
         return await anyio.to_thread.run_sync(inspect_all)
 

@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in the data folder.")
     storage_url: str | None = Field(None, description="Folder for files; default: <data_dir>/files.")
     public_url: str | None = Field(None, description="Base URL clients reach this server at.")
-    secret_key: str | None = Field(None, description="Server secret; default: generated into the data folder.")
+    secret_key: str | None = Field(
+        None, description="Server secret; default: generated into the data folder."
+    )
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on.")
     workers: int = Field(1, ge=0, le=64, description="Generation worker processes in `serve`.")
@@ -33,10 +35,16 @@ class Settings(BaseSettings):
     model_map: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(
         default_factory=dict, description="Public model name -> backend: inline JSON or a JSON/TOML file."
     )
-    lease_seconds: float = Field(30.0, gt=0, description="How long a worker's claim lasts without a heartbeat.")
+    lease_seconds: float = Field(
+        30.0, gt=0, description="How long a worker's claim lasts without a heartbeat."
+    )
     heartbeat_seconds: float = Field(0.5, gt=0, description="How often a worker renews its lease.")
-    max_attempts: int = Field(3, ge=1, description="Tries per task before it fails when its worker keeps dying.")
-    off_peak_expiry_seconds: float = Field(48 * 3600, gt=0, description="Off-peak tasks not started by then fail.")
+    max_attempts: int = Field(
+        3, ge=1, description="Tries per task before it fails when its worker keeps dying."
+    )
+    off_peak_expiry_seconds: float = Field(
+        48 * 3600, gt=0, description="Off-peak tasks not started by then fail."
+    )
     default_concurrency: int = Field(5, ge=1, description="Concurrency of new keys.")
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to fetch all image URLs of one request.")
 

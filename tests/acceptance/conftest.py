@@ -29,14 +29,15 @@ def free_port() -> int:
         return port
 
 
-def child_pids(pid: int) -> list[int]:
+def worker_pids(pid: int) -> list[int]:
+    """The server's worker processes (not multiprocessing's resource tracker)."""
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if int(fields[1]) == pid and b"spawn_main" in (stat.parent / "cmdline").read_bytes():
             children.append(int(stat.parent.name))
     return children
 
@@ -56,13 +57,18 @@ class RunningServer:
         return f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([REFGEN, *args], env=self.env, capture_output=True, text=True, timeout=60, check=True)
+        return subprocess.run(
+            [REFGEN, *args], env=self.env, capture_output=True, text=True, timeout=60, check=True
+        )
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [REFGEN, "serve", "--port", str(self.port), *self.extra_args],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -77,7 +83,7 @@ class RunningServer:
 
     def workers(self) -> list[int]:
         assert self.process is not None
-        return child_pids(self.process.pid)
+        return worker_pids(self.process.pid)
 
     def kill(self) -> None:
         """SIGKILL the server and everything it started, as a crash would."""
@@ -98,13 +104,21 @@ class RunningServer:
         self.process = None
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Token {self.token}"}, timeout=30)
+        return httpx.Client(
+            base_url=self.base_url, headers={"Authorization": f"Token {self.token}"}, timeout=30
+        )
 
 
 @pytest.fixture
 def refgen_server(tmp_path: Path) -> Iterator[RunningServer]:
-    env = {**os.environ, "REFGEN_DATA_DIR": str(tmp_path / "data"), "REFGEN_ALLOW_NETWORKS": "127.0.0.0/8",
-           "REFGEN_LEASE_SECONDS": "3", "REFGEN_HEARTBEAT_SECONDS": "0.3", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "REFGEN_DATA_DIR": str(tmp_path / "data"),
+        "REFGEN_ALLOW_NETWORKS": "127.0.0.0/8",
+        "REFGEN_LEASE_SECONDS": "3",
+        "REFGEN_HEARTBEAT_SECONDS": "0.3",
+        "PYTHONUNBUFFERED": "1",
+    }
     server = RunningServer(tmp_path / "data", free_port(), env, tmp_path / "server.log")
     server.token = server.cli("keys", "create", "--name", "tester").stdout.strip().splitlines()[-1]
     server.start()

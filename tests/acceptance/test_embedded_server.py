@@ -31,8 +31,9 @@ def data_url(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode()
 
 
-def wait(client: httpx.Client, task_id: str, until: tuple[str, ...] = ("success", "failed"),
-         timeout: float = 240) -> dict[str, Any]:
+def wait(
+    client: httpx.Client, task_id: str, until: tuple[str, ...] = ("success", "failed"), timeout: float = 240
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         body: dict[str, Any] = client.get(f"/ent/v2/tasks/{task_id}/creations").json()
@@ -63,13 +64,22 @@ def middle_frame(path: Path) -> np.ndarray:
     return frames[len(frames) // 2]
 
 
-def test_video_from_data_urls_is_exact_and_shows_the_references(refgen_server: RunningServer,
-                                                                tmp_path: Path) -> None:
+def test_video_from_data_urls_is_exact_and_shows_the_references(
+    refgen_server: RunningServer, tmp_path: Path
+) -> None:
     with refgen_server.client() as client:
-        created = client.post("/ent/v2/reference2video", json={
-            "model": "vidu1.5", "images": [data_url(p) for p in pngs()], "prompt": "three balloons drift",
-            "resolution": "720p", "aspect_ratio": "9:16", "seed": "11", "watermark": "true",
-        })
+        created = client.post(
+            "/ent/v2/reference2video",
+            json={
+                "model": "vidu1.5",
+                "images": [data_url(p) for p in pngs()],
+                "prompt": "three balloons drift",
+                "resolution": "720p",
+                "aspect_ratio": "9:16",
+                "seed": "11",
+                "watermark": "true",
+            },
+        )
         assert created.status_code == 200, created.text
         task = created.json()
         assert (task["state"], task["duration"], task["credits"], task["seed"]) == ("created", 4, 10, 11)
@@ -87,20 +97,27 @@ def test_video_from_data_urls_is_exact_and_shows_the_references(refgen_server: R
     assert probe(download(creation["watermarked_url"], tmp_path / "wm.mp4")).frame_count == 96
 
 
-def test_image_from_image_urls(refgen_server: RunningServer, picture_host: tuple[str, Path],
-                               tmp_path: Path) -> None:
+def test_image_from_image_urls(
+    refgen_server: RunningServer, picture_host: tuple[str, Path], tmp_path: Path
+) -> None:
     base, folder = picture_host
     for i, data in enumerate(pngs()):
         (folder / f"p{i}.png").write_bytes(data)
     with refgen_server.client() as client:
-        created = client.post("/ent/v2/reference2image", json={
-            "model": "viduq2", "images": [f"{base}/p{i}.png" for i in range(3)], "prompt": "a group portrait",
-            "aspect_ratio": "1:1",
-        })
+        created = client.post(
+            "/ent/v2/reference2image",
+            json={
+                "model": "viduq2",
+                "images": [f"{base}/p{i}.png" for i in range(3)],
+                "prompt": "a group portrait",
+                "aspect_ratio": "1:1",
+            },
+        )
         assert created.status_code == 200, created.text
         done = wait(client, created.json()["task_id"])
-        missing = client.post("/ent/v2/reference2image", json={
-            "model": "viduq2", "images": [f"{base}/nope.png"], "prompt": "p"})
+        missing = client.post(
+            "/ent/v2/reference2image", json={"model": "viduq2", "images": [f"{base}/nope.png"], "prompt": "p"}
+        )
         assert missing.status_code == 400 and missing.json()["reason"] == "ImageDownloadFailure"
     assert done["state"] == "success", done
     image = load_rgba(download(done["creations"][0]["url"], tmp_path / "image.png"))
@@ -110,9 +127,16 @@ def test_image_from_image_urls(refgen_server: RunningServer, picture_host: tuple
 
 def test_killed_worker_is_replaced_and_its_task_still_succeeds(refgen_server: RunningServer) -> None:
     with refgen_server.client() as client:
-        task = client.post("/ent/v2/reference2video", json={
-            "model": "viduq2", "images": [data_url(pngs()[0])], "prompt": "a red balloon", "duration": 10,
-            "resolution": "1080p"}).json()
+        task = client.post(
+            "/ent/v2/reference2video",
+            json={
+                "model": "viduq2",
+                "images": [data_url(pngs()[0])],
+                "prompt": "a red balloon",
+                "duration": 10,
+                "resolution": "1080p",
+            },
+        ).json()
         wait(client, task["task_id"], until=("processing",))
         [worker] = refgen_server.workers()
         os.kill(worker, signal.SIGKILL)
@@ -123,9 +147,13 @@ def test_killed_worker_is_replaced_and_its_task_still_succeeds(refgen_server: Ru
 
 def test_server_crash_loses_no_task(refgen_server: RunningServer) -> None:
     with refgen_server.client() as client:
-        ids = [client.post("/ent/v2/reference2video", json={
-            "model": "vidu2.0", "images": [data_url(pngs()[i % 3])], "prompt": "balloons"}).json()["task_id"]
-            for i in range(3)]
+        ids = [
+            client.post(
+                "/ent/v2/reference2video",
+                json={"model": "vidu2.0", "images": [data_url(pngs()[i % 3])], "prompt": "balloons"},
+            ).json()["task_id"]
+            for i in range(3)
+        ]
         wait(client, ids[0], until=("processing",))
     refgen_server.kill()
     refgen_server.start()

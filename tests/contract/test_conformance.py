@@ -54,9 +54,10 @@ def headers(auth: str, token: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
-    plain = make_server(tmp_path_factory.mktemp("plain"), workers=0, real_fetcher=False)
-    loopback = make_server(tmp_path_factory.mktemp("loopback"), workers=0, real_fetcher=False,
-                           allow_networks="127.0.0.0/8")
+    plain = make_server(tmp_path_factory.mktemp("plain"), workers=0, real_fetcher=True)
+    loopback = make_server(
+        tmp_path_factory.mktemp("loopback"), workers=0, real_fetcher=True, allow_networks="127.0.0.0/8"
+    )
     yield {"plain": next(plain), "loopback": next(loopback)}
     for gen in (plain, loopback):
         with pytest.raises(StopIteration):
@@ -79,7 +80,9 @@ def test_conformance_vector(case: dict[str, Any], servers: dict[str, Server]) ->
     tasks_before = task_count(server)
     files_before = len(stored_files(server))
     body = expand(case["body"])
-    response = server.client.post(case["path"], json=body, headers=headers(case.get("auth", "Token"), server.token))
+    response = server.client.post(
+        case["path"], json=body, headers=headers(case.get("auth", "Token"), server.token)
+    )
     expect = case["expect"]
     payload = response.json()
     assert response.status_code == expect["status"], payload
@@ -108,3 +111,21 @@ def test_conformance_vectors_match_the_contract_copy() -> None:
     if not SHARED_COPY.exists():
         pytest.skip("the contract folder is not beside this checkout")
     assert json.loads(SHARED_COPY.read_text()) == VECTORS
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/cb",
+        "http://169.254.169.254/latest",
+        "http://[::1]:9/x",
+        "http://0x7f000001/cb",
+        "http://10.1.2.3/cb",
+    ],
+)
+def test_callback_url_to_a_forbidden_address_is_refused(servers: dict[str, Server], url: str) -> None:
+    server = servers["plain"]
+    body = {"model": "viduq1", "images": [PLACEHOLDERS["$IMG"]], "prompt": "p", "callback_url": url}
+    response = server.client.post("/ent/v2/reference2video", json=body, headers=server.auth)
+    assert response.status_code == 400 and response.json()["reason"] == "FieldInvalid"
+    assert "callback_url" in response.json()["message"]

@@ -79,7 +79,9 @@ class GenerationBackend(Protocol):
 
     def supports(self, kind: TaskKind) -> bool: ...
 
-    def generate(self, job: GenerationJob, progress: ProgressFn, cancel: CancelToken) -> VideoOutput | ImageOutput:
+    def generate(
+        self, job: GenerationJob, progress: ProgressFn, cancel: CancelToken
+    ) -> VideoOutput | ImageOutput:
         """Produce the job's media. Video frames may be produced lazily as the stream is read."""
 
     def close(self) -> None:

@@ -530,7 +530,8 @@ def _backdrop(width: int, height: int, palette: list[Color], rng: np.random.Gene
 
 def _landscape(width: int, height: int, palette: list[Color], rng: np.random.Generator) -> Frame:
     """A seeded draft scene for prompts without references: sky, a sun, layered hills."""
-    sw, sh = max(16, width // 4), max(16, height // 4)
+    k = max(2.0, max(width, height) / 960)  # paint at most ~960 px wide, then upscale
+    sw, sh = max(16, round(width / k)), max(16, round(height / k))
     yy = np.linspace(0, 1, sh, dtype=np.float32)[:, None, None]
     top = _soften(palette[0], 0.3, toward=40.0)
     horizon = _soften(palette[1 % len(palette)], 0.55)
@@ -552,8 +553,9 @@ def _landscape(width: int, height: int, palette: list[Color], rng: np.random.Gen
             * np.sin(2 * np.pi * (j + 1) * xs * rng.uniform(0.6, 1.4) + rng.uniform(0, 6.3))
             for j in range(3)
         )
-        fill = (np.arange(sh, dtype=np.float32)[:, None] / sh >= ridge[None, :]).astype(np.float32)
-        fill = cv2.GaussianBlur(fill, (0, 0), 0.8)[..., None]
+        # a soft one-pixel edge: anti-aliased at paint size, smooth after the upscale
+        depth = (np.arange(sh, dtype=np.float32)[:, None] - ridge[None, :] * sh) / 1.2
+        fill = np.clip(depth + 0.5, 0, 1)[..., None]
         color = _soften(palette[(3 + i) % len(palette)], 0.1, toward=20.0 + 30 * i) * (0.9 - 0.15 * i)
         img = img * (1 - fill) + color * fill
     small = np.clip(img, 0, 255).astype(np.uint8)
@@ -565,7 +567,7 @@ def _draft_caption(image: Frame, prompt: str) -> Frame:
     h, w = image.shape[:2]
     text = " ".join(prompt.split())
     text = "draft · " + (text[:48] + "…" if len(text) > 48 else text)
-    size = max(10, round(min(w, h) * 0.028))
+    size = max(12, round(min(w, h) * 0.036))
     font = ImageFont.load_default(size=size)
     pil = Image.fromarray(image)
     overlay = Image.new("RGBA", pil.size, (0, 0, 0, 0))

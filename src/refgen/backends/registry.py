@@ -55,7 +55,9 @@ def model_routes(model_map: Mapping[str, Mapping[str, Any]]) -> dict[str, ModelR
     routes: dict[str, ModelRoute] = {}
     for model, entry in model_map.items():
         if model not in PUBLIC_MODELS:
-            raise ModelMapError(f"model map: unknown public model {model!r} (known: {', '.join(PUBLIC_MODELS)})")
+            raise ModelMapError(
+                f"model map: unknown public model {model!r} (known: {', '.join(PUBLIC_MODELS)})"
+            )
         if not isinstance(entry, Mapping):
             raise ModelMapError(f"model map: entry for {model!r} must be an object")
         backend = entry.get("backend")
@@ -65,7 +67,9 @@ def model_routes(model_map: Mapping[str, Mapping[str, Any]]) -> dict[str, ModelR
             )
         weights = entry.get("weights")
         if BACKEND_KINDS[backend].needs_weights and not weights:
-            raise ModelMapError(f"model map: backend {backend!r} for {model!r} needs 'weights', a local folder")
+            raise ModelMapError(
+                f"model map: backend {backend!r} for {model!r} needs 'weights', a local folder"
+            )
         options = entry.get("options", {})
         if not isinstance(options, Mapping):
             raise ModelMapError(f"model map: 'options' for {model!r} must be an object")

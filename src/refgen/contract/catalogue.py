@@ -57,34 +57,62 @@ class ModelOptions:
         return math.ceil(base / 2) if off_peak else base
 
 
-def _same(resolutions: tuple[str, ...], default: str, credits: Mapping[str, int], *, per_second: bool = False,
-          durations: range | tuple[int, ...]) -> dict[int, DurationOption]:
+def _same(
+    resolutions: tuple[str, ...],
+    default: str,
+    credits: Mapping[str, int],
+    *,
+    per_second: bool = False,
+    durations: range | tuple[int, ...],
+) -> dict[int, DurationOption]:
     option = DurationOption(resolutions, default, dict(credits), per_second)
     return {d: option for d in durations}
 
 
 _VIDEO = (
     ModelOptions(
-        kind=TaskKind.VIDEO, model="viduq2", min_images=1, max_images=7, prompt_max=2000,
+        kind=TaskKind.VIDEO,
+        model="viduq2",
+        min_images=1,
+        max_images=7,
+        prompt_max=2000,
         aspect_ratios=(*VIDEO_RATIOS, "4:3", "3:4"),
-        durations=_same(("540p", "720p", "1080p"), "720p", {"540p": 1, "720p": 1, "1080p": 2},
-                        per_second=True, durations=range(1, 11)),
-        default_duration=5, amplitude_ignored=True,
+        durations=_same(
+            ("540p", "720p", "1080p"),
+            "720p",
+            {"540p": 1, "720p": 1, "1080p": 2},
+            per_second=True,
+            durations=range(1, 11),
+        ),
+        default_duration=5,
+        amplitude_ignored=True,
     ),
     ModelOptions(
-        kind=TaskKind.VIDEO, model="viduq1", min_images=1, max_images=7, prompt_max=1500,
+        kind=TaskKind.VIDEO,
+        model="viduq1",
+        min_images=1,
+        max_images=7,
+        prompt_max=1500,
         aspect_ratios=VIDEO_RATIOS,
         durations={5: DurationOption(("1080p",), "1080p", {"1080p": 8})},
         default_duration=5,
     ),
     ModelOptions(
-        kind=TaskKind.VIDEO, model="vidu2.0", min_images=1, max_images=7, prompt_max=1500,
+        kind=TaskKind.VIDEO,
+        model="vidu2.0",
+        min_images=1,
+        max_images=7,
+        prompt_max=1500,
         aspect_ratios=VIDEO_RATIOS,
         durations={4: DurationOption(("360p", "720p"), "360p", {"360p": 2, "720p": 4})},
         default_duration=4,
     ),
     ModelOptions(
-        kind=TaskKind.VIDEO, model="vidu1.5", min_images=1, max_images=7, prompt_max=1500,
+        kind=TaskKind.VIDEO,
+        model="vidu1.5",
+        min_images=1,
+        max_images=7,
+        prompt_max=1500,
         aspect_ratios=VIDEO_RATIOS,
         durations={
             4: DurationOption(("360p", "720p", "1080p"), "360p", {"360p": 4, "720p": 10, "1080p": 20}),
@@ -96,16 +124,26 @@ _VIDEO = (
 
 _IMAGE = (
     ModelOptions(
-        kind=TaskKind.IMAGE, model="viduq2", min_images=0, max_images=7, prompt_max=2000,
+        kind=TaskKind.IMAGE,
+        model="viduq2",
+        min_images=0,
+        max_images=7,
+        prompt_max=2000,
         aspect_ratios=(*IMAGE_RATIOS, "21:9", "2:3", "3:2"),
         durations={0: DurationOption(("1080p", "2K", "4K"), "1080p", {"1080p": 1, "2K": 2, "4K": 4})},
-        default_duration=0, allows_auto_ratio=True,
+        default_duration=0,
+        allows_auto_ratio=True,
     ),
     ModelOptions(
-        kind=TaskKind.IMAGE, model="viduq1", min_images=1, max_images=7, prompt_max=2000,
+        kind=TaskKind.IMAGE,
+        model="viduq1",
+        min_images=1,
+        max_images=7,
+        prompt_max=2000,
         aspect_ratios=IMAGE_RATIOS,
         durations={0: DurationOption(("1080p",), "1080p", {"1080p": 1})},
-        default_duration=0, allows_auto_ratio=True,
+        default_duration=0,
+        allows_auto_ratio=True,
     ),
 )
 
@@ -130,7 +168,8 @@ def catalogue_as_json() -> dict[str, object]:
             models[model] = {
                 "images": {"min": options.min_images, "max": options.max_images},
                 "prompt_max": options.prompt_max,
-                "aspect_ratios": list(options.aspect_ratios) + (["auto"] if options.allows_auto_ratio else []),
+                "aspect_ratios": list(options.aspect_ratios)
+                + (["auto"] if options.allows_auto_ratio else []),
                 "default_aspect_ratio": options.aspect_ratios[0],
                 "default_duration": options.default_duration if kind is TaskKind.VIDEO else None,
                 "durations": {

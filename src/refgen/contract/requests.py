@@ -71,12 +71,16 @@ def parse_create(
     else:
         duration = 0
     duration_option = options.option_for(duration)
-    resolution = _choice_str(fields, "resolution", duration_option.default_resolution, duration_option.resolutions)
+    resolution = _choice_str(
+        fields, "resolution", duration_option.default_resolution, duration_option.resolutions
+    )
 
     ratios = options.aspect_ratios + (("auto",) if options.allows_auto_ratio else ())
     aspect_ratio = _choice_str(fields, "aspect_ratio", options.aspect_ratios[0], ratios)
     if aspect_ratio == "auto" and not images:
-        raise FieldInvalid("invalid field: aspect_ratio (auto needs at least one image)", field="aspect_ratio")
+        raise FieldInvalid(
+            "invalid field: aspect_ratio (auto needs at least one image)", field="aspect_ratio"
+        )
 
     video = kind is TaskKind.VIDEO
     amplitude = _choice_str(fields, "movement_amplitude", "auto", AMPLITUDES) if video else None

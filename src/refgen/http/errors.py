@@ -63,7 +63,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        reason = _HTTP_REASONS.get(exc.status_code, "BadRequest" if exc.status_code < 500 else "InternalServiceFailure")
+        reason = _HTTP_REASONS.get(
+            exc.status_code, "BadRequest" if exc.status_code < 500 else "InternalServiceFailure"
+        )
         message = exc.detail if isinstance(exc.detail, str) else reason
         if exc.status_code == 404:
             message = f"not found: {request.url.path}"

@@ -211,8 +211,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        error: Exception | None = None
-        for address in await self.addresses(host, port):
+        addresses = await self.addresses(host, port)  # never empty
+        error: Exception = httpcore.ConnectError(f"no address to connect to for {host}")
+        for address in addresses:
             try:
                 return await self._inner.connect_tcp(
                     str(address),
@@ -223,7 +224,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
-        assert error is not None  # addresses() never returns an empty list
         raise error
 
     async def connect_unix_socket(

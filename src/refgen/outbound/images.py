@@ -25,13 +25,13 @@ class ByteFetcher(Protocol):
 
 
 async def fetch_all(
-    urls: Sequence[tuple[int, str]],
+    urls: Sequence[tuple[str, str]],
     client: ByteFetcher,
     *,
-    field: str = "images",
     concurrency: int = DEFAULT_CONCURRENCY,
 ) -> list[bytes]:
-    """Download ``urls`` — ``(index in the request's field, url)`` pairs — in parallel.
+    """Download ``urls`` — ``(field, url)`` pairs, the field as messages name it (``images[2]``,
+    ``wm_url``) — in parallel.
 
     Returns the bodies in the order of ``urls``. At most ``concurrency`` downloads run at once.
     The first download to fail cancels the others, and its error (a
@@ -43,23 +43,24 @@ async def fetch_all(
     failures: list[RefgenError] = []
     slots = anyio.Semaphore(concurrency)
 
-    async def fetch(position: int, index: int, url: str) -> None:
+    async def fetch(position: int, field: str, url: str) -> None:
         async with slots:
             try:
-                results[position] = await client.get_bytes(url, field=f"{field}[{index}]")
+                results[position] = await client.get_bytes(url, field=field)
             except RefgenError as exc:
                 failures.append(exc)
                 raise
 
     try:
         async with anyio.create_task_group() as group:
-            for position, (index, url) in enumerate(urls):
-                group.start_soon(fetch, position, index, url)
+            for position, (field, url) in enumerate(urls):
+                group.start_soon(fetch, position, field, url)
     except BaseExceptionGroup as exc_group:
         _, others = exc_group.split(RefgenError)
         if failures and others is None:
             raise failures[0] from None
         raise
     bodies = [body for body in results if body is not None]
-    assert len(bodies) == len(urls)
+    if len(bodies) != len(urls):  # pragma: no cover - every task either stored a body or raised
+        raise RuntimeError("a download finished without a result")
     return bodies

@@ -77,13 +77,15 @@ class TaskStore(Protocol):
 
 
 class TaskQueue(Protocol):
-    def claim(self, worker_id: str, models: Sequence[str] | None, lease_seconds: float,
-              now: datetime) -> Task | None:
+    def claim(
+        self, worker_id: str, models: Sequence[str] | None, lease_seconds: float, now: datetime
+    ) -> Task | None:
         """Atomically take the next runnable task: normal before off-peak, oldest first, skipping
         keys at their concurrency limit and (when given) models not in ``models``."""
 
-    def heartbeat(self, task_id: str, worker_id: str, progress: int, lease_seconds: float,
-                  now: datetime) -> Heartbeat: ...
+    def heartbeat(
+        self, task_id: str, worker_id: str, progress: int, lease_seconds: float, now: datetime
+    ) -> Heartbeat: ...
 
     def complete(self, task_id: str, worker_id: str, creations: Sequence[Creation], now: datetime) -> bool:
         """Finish with success and charge the key's credits; False if the lease was lost.
@@ -99,3 +101,7 @@ class TaskQueue(Protocol):
         """Requeue processing tasks whose lease expired (fail them after ``max_attempts``), end
         cancel-flagged ones, and expire off-peak tasks waiting longer than the expiry.
         Returns the ids of tasks whose state changed."""
+
+    def release_worker(self, worker_id: str, now: datetime, max_attempts: int | None = None) -> list[str]:
+        """Take back at once the tasks of a worker known to be dead: requeue them (or fail them
+        once they used ``max_attempts``). Returns the ids of tasks whose state changed."""

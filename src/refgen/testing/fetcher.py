@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from refgen.errors import ImageDownloadFailure
+from refgen.errors import AddressForbidden, ImageDownloadFailure
 
 
 class FakeImageFetcher:
-    def __init__(self, images: Mapping[str, bytes] | None = None) -> None:
+    """Serves ``images`` by URL; every callback URL passes unless listed in ``refused``."""
+
+    def __init__(self, images: Mapping[str, bytes] | None = None, refused: set[str] | None = None) -> None:
         self.images: dict[str, bytes] = dict(images or {})
+        self.refused = set(refused or ())
         self.requested: list[str] = []
+
+    async def check_url(self, url: str, field: str) -> None:
+        if url in self.refused:
+            raise AddressForbidden(f"address not allowed: {field}", field=field)
 
     async def fetch(self, urls: Sequence[tuple[str, str]]) -> list[bytes]:
         out = []

@@ -36,8 +36,13 @@ def frame_size(task: Task, first_reference: Path | None) -> tuple[int, int]:
     return output_size(spec.resolution, spec.aspect_ratio)
 
 
-def execute_task(task: Task, backend: GenerationBackend, files: FileStore, lease: TaskLease,
-                 scratch_root: Path | None = None) -> Creation:
+def execute_task(
+    task: Task,
+    backend: GenerationBackend,
+    files: FileStore,
+    lease: TaskLease,
+    scratch_root: Path | None = None,
+) -> Creation:
     """Generate ``task``'s media and store it; returns the creation (not yet recorded as complete).
 
     Raises GenerationCancelled when the backend saw the lease's cancel flag; on any failure the
@@ -94,8 +99,9 @@ def _watermark(task: Task, files: FileStore, scratch: Path) -> Watermark | None:
     return Watermark(task.spec.wm_position, image)
 
 
-def _store_video(task: Task, output: VideoOutput, files: FileStore, scratch: Path,
-                 watermark: Watermark | None) -> Creation:
+def _store_video(
+    task: Task, output: VideoOutput, files: FileStore, scratch: Path, watermark: Watermark | None
+) -> Creation:
     video = scratch / "video.mp4"
     targets = [VideoTarget(video)]
     marked = scratch / "video-watermarked.mp4"
@@ -128,5 +134,6 @@ def _store_image(task: Task, output: ImageOutput, files: FileStore, scratch: Pat
     height, width = output.image.shape[:2]
     key = output_prefix(task) + "image.png"
     files.put_file(key, image, "image/png")
-    return Creation(id=f"{task.id}-0", media_key=key, cover_key=key, watermarked_key=None,
-                    width=width, height=height)
+    return Creation(
+        id=f"{task.id}-0", media_key=key, cover_key=key, watermarked_key=None, width=width, height=height
+    )

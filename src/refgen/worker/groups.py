@@ -46,7 +46,9 @@ class ThreadWorkers:
 
     def start(self) -> None:
         for worker, wake in zip(self._workers, self._wakes, strict=True):
-            thread = threading.Thread(target=worker.run, args=(self._stop, wake), name=worker.worker_id, daemon=True)
+            thread = threading.Thread(
+                target=worker.run, args=(self._stop, wake), name=worker.worker_id, daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -72,21 +74,25 @@ class _Slot:
     wake: ProcessEvent
 
 
-class ReleasingQueue(TaskQueue, Protocol):
-    def release_worker(self, worker_id: str, now: datetime) -> list[str]:
-        """Put the tasks a dead worker held back in the queue."""
-
-
 class ProcessWorkers:
     """``count`` spawned worker processes, kept at that number."""
 
-    def __init__(self, count: int, target: Callable[..., None], target_args: tuple[Any, ...],
-                 queue: ReleasingQueue, *, check_seconds: float = 0.5,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        count: int,
+        target: Callable[..., None],
+        target_args: tuple[Any, ...],
+        queue: TaskQueue,
+        *,
+        max_attempts: int,
+        check_seconds: float = 0.5,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._count = count
         self._target = target
         self._target_args = target_args
         self._queue = queue
+        self._max_attempts = max_attempts
         self._check_seconds = check_seconds
         self._clock = clock
         self._context = multiprocessing.get_context("spawn")
@@ -118,15 +124,16 @@ class ProcessWorkers:
                 for i, slot in enumerate(self._slots):
                     if slot.process.is_alive() or self._closing.is_set():
                         continue
-                    log.warning("worker %s died (exit code %s); restarting it",
-                                slot.worker_id, slot.process.exitcode)
+                    log.warning(
+                        "worker %s died (exit code %s); restarting it", slot.worker_id, slot.process.exitcode
+                    )
                     slot.process.close()
                     self._release(slot.worker_id)
                     self._slots[i] = self._spawn()
 
     def _release(self, worker_id: str) -> None:
         try:
-            released = self._queue.release_worker(worker_id, self._clock())
+            released = self._queue.release_worker(worker_id, self._clock(), self._max_attempts)
         except StoreError as exc:
             log.warning("cannot requeue the tasks of worker %s: %s (the reaper will)", worker_id, exc)
             return

@@ -21,8 +21,16 @@ class TaskLease:
     its progress sink. Progress stops at 99 here; 100 is written when the task completes.
     """
 
-    def __init__(self, queue: TaskQueue, task_id: str, worker_id: str, *, lease_seconds: float,
-                 interval: float, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        queue: TaskQueue,
+        task_id: str,
+        worker_id: str,
+        *,
+        lease_seconds: float,
+        interval: float,
+        clock: Callable[[], datetime],
+    ) -> None:
         self._queue = queue
         self._task_id = task_id
         self._worker_id = worker_id
@@ -39,8 +47,9 @@ class TaskLease:
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._stop.set()
         self._thread.join()
 

@@ -54,9 +54,17 @@ class WorkerTiming:
 class Worker:
     """Claims tasks for the models it has backends for and runs them one at a time."""
 
-    def __init__(self, queue: TaskQueue, files: FileStore, backends: Mapping[str, GenerationBackend], *,
-                 worker_id: str | None = None, timing: WorkerTiming = WorkerTiming(),
-                 clock: Callable[[], datetime] = utcnow, scratch: Path | None = None) -> None:
+    def __init__(
+        self,
+        queue: TaskQueue,
+        files: FileStore,
+        backends: Mapping[str, GenerationBackend],
+        *,
+        worker_id: str | None = None,
+        timing: WorkerTiming = WorkerTiming(),
+        clock: Callable[[], datetime] = utcnow,
+        scratch: Path | None = None,
+    ) -> None:
         self.worker_id = worker_id or new_worker_id()
         self._queue = queue
         self._files = files
@@ -93,8 +101,14 @@ class Worker:
                 wake.clear()
 
     def run_task(self, task: Task) -> None:
-        lease = TaskLease(self._queue, task.id, self.worker_id, lease_seconds=self._timing.lease_seconds,
-                          interval=self._timing.heartbeat_seconds, clock=self._clock)
+        lease = TaskLease(
+            self._queue,
+            task.id,
+            self.worker_id,
+            lease_seconds=self._timing.lease_seconds,
+            interval=self._timing.heartbeat_seconds,
+            clock=self._clock,
+        )
         backend = self._backends[task.spec.model]
         with lease:
             try:

@@ -15,8 +15,15 @@ log = logging.getLogger("refgen.worker")
 
 
 class Reaper:
-    def __init__(self, queue: TaskQueue, *, max_attempts: int, off_peak_expiry_seconds: float,
-                 interval: float = 1.0, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        queue: TaskQueue,
+        *,
+        max_attempts: int,
+        off_peak_expiry_seconds: float,
+        interval: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._queue = queue
         self._max_attempts = max_attempts
         self._expiry = off_peak_expiry_seconds

@@ -183,7 +183,9 @@ def test_fetch_follows_redirect_to_allowed_path(server: Running) -> None:
     assert [path for path, _ in server.server.requests] == ["/redirect", "/ok"]
 
 
-@pytest.mark.parametrize("target", ["http://127.0.0.2:{port}/ok", "http://10.0.0.1/", "http://[::1]:{port}/ok"])
+@pytest.mark.parametrize(
+    "target", ["http://127.0.0.2:{port}/ok", "http://10.0.0.1/", "http://[::1]:{port}/ok"]
+)
 def test_fetch_redirect_to_forbidden_target_is_refused(server: Running, target: str) -> None:
     only_this_host = AddressPolicy(["127.0.0.1/32"])
     url = server.url("/redirect-to?url=" + target.format(port=server.port))
@@ -232,13 +234,21 @@ def test_fetch_with_system_resolver_checks_every_address(server: Running) -> Non
 
 
 def test_fetch_all_in_parallel(server: Running) -> None:
-    urls = [(0, server.url("/ok")), (1, server.url("/redirect")), (3, server.url("/host"))]
+    urls = [
+        ("images[0]", server.url("/ok")),
+        ("images[1]", server.url("/redirect")),
+        ("images[3]", server.url("/host")),
+    ]
     bodies = run(LOOPBACK, lambda client: fetch_all(urls, client))
     assert bodies == [BODY, BODY, f"127.0.0.1:{server.port}".encode()]
 
 
 def test_fetch_all_names_the_failing_index(server: Running) -> None:
-    urls = [(0, server.url("/ok")), (1, server.url("/ok")), (2, server.url("/missing"))]
+    urls = [
+        ("images[0]", server.url("/ok")),
+        ("images[1]", server.url("/ok")),
+        ("images[2]", server.url("/missing")),
+    ]
     with pytest.raises(ImageDownloadFailure) as info:
         run(LOOPBACK, lambda client: fetch_all(urls, client))
     assert info.value.field == "images[2]"

@@ -93,7 +93,9 @@ def test_store_race_key_concurrency_holds(url: str, engine: Engine) -> None:
     n = 0
     for _ in range(30):
         for name in limits:
-            store.insert_task(make_task(f"t{n:03d}", f"key-{name}", created_at=T0 + timedelta(microseconds=n)))
+            store.insert_task(
+                make_task(f"t{n:03d}", f"key-{name}", created_at=T0 + timedelta(microseconds=n))
+            )
             n += 1
 
     claimed = _race(url, complete=False)  # nobody finishes: the limits must stop everyone

@@ -1,7 +1,12 @@
-"""Reference images for backend tests: coloured subjects on plain backgrounds, and one with alpha."""
+"""Reference images and jobs for backend tests, as fixtures (no ``from conftest import``).
+
+``references``: three PNGs, a red and a blue subject on plain light backgrounds and a green one on
+transparency. ``video_job(...)``/``make_reference(...)`` are factory fixtures.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -14,7 +19,7 @@ from refgen.domain import TaskKind
 SUBJECT_COLORS = ((220, 30, 30), (30, 60, 220), (40, 190, 60))
 
 
-def make_reference(
+def _make_reference(
     path: Path, color: tuple[int, int, int], *, alpha: bool = False, size: tuple[int, int] = (240, 320)
 ) -> Path:
     """A PNG with one coloured subject (body and head) on a light plain background, or on transparency."""
@@ -37,13 +42,13 @@ def make_reference(
 @pytest.fixture
 def references(tmp_path: Path) -> tuple[Path, ...]:
     return (
-        make_reference(tmp_path / "red.png", SUBJECT_COLORS[0]),
-        make_reference(tmp_path / "blue.png", SUBJECT_COLORS[1], size=(320, 240)),
-        make_reference(tmp_path / "green.png", SUBJECT_COLORS[2], alpha=True),
+        _make_reference(tmp_path / "red.png", SUBJECT_COLORS[0]),
+        _make_reference(tmp_path / "blue.png", SUBJECT_COLORS[1], size=(320, 240)),
+        _make_reference(tmp_path / "green.png", SUBJECT_COLORS[2], alpha=True),
     )
 
 
-def video_job(
+def _video_job(
     references: tuple[Path, ...],
     *,
     seed: int = 7,
@@ -67,3 +72,30 @@ def video_job(
         movement_amplitude=amplitude,
         bgm=bgm,
     )
+
+
+@pytest.fixture(name="make_reference")
+def make_reference_fixture() -> Callable[..., Path]:
+    return _make_reference
+
+
+@pytest.fixture(name="video_job")
+def video_job_fixture() -> Callable[..., GenerationJob]:
+    return _video_job
+
+
+class Cancel:
+    """A cancel token that turns on after ``after`` polls (never, by default)."""
+
+    def __init__(self, after: int | None = None) -> None:
+        self.after = after
+        self.polls = 0
+
+    def is_cancelled(self) -> bool:
+        self.polls += 1
+        return self.after is not None and self.polls > self.after
+
+
+@pytest.fixture
+def cancel_token() -> Callable[..., Cancel]:
+    return Cancel

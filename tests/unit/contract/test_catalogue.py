@@ -8,21 +8,31 @@ from refgen.contract.catalogue import lookup
 from refgen.contract.sizes import auto_size, output_size
 from refgen.domain import TaskKind
 
-V, I = TaskKind.VIDEO, TaskKind.IMAGE
+V, IMG = TaskKind.VIDEO, TaskKind.IMAGE
 
 
 @pytest.mark.parametrize(
     ("kind", "model", "duration", "resolution", "credits"),
     [
-        (V, "vidu1.5", 4, "360p", 4), (V, "vidu1.5", 4, "720p", 10), (V, "vidu1.5", 4, "1080p", 20),
-        (V, "vidu1.5", 8, "720p", 20), (V, "vidu2.0", 4, "360p", 2), (V, "vidu2.0", 4, "720p", 4),
-        (V, "viduq1", 5, "1080p", 8), (V, "viduq2", 1, "540p", 1), (V, "viduq2", 7, "720p", 7),
-        (V, "viduq2", 10, "1080p", 20), (I, "viduq1", 0, "1080p", 1), (I, "viduq2", 0, "1080p", 1),
-        (I, "viduq2", 0, "2K", 2), (I, "viduq2", 0, "4K", 4),
+        (V, "vidu1.5", 4, "360p", 4),
+        (V, "vidu1.5", 4, "720p", 10),
+        (V, "vidu1.5", 4, "1080p", 20),
+        (V, "vidu1.5", 8, "720p", 20),
+        (V, "vidu2.0", 4, "360p", 2),
+        (V, "vidu2.0", 4, "720p", 4),
+        (V, "viduq1", 5, "1080p", 8),
+        (V, "viduq2", 1, "540p", 1),
+        (V, "viduq2", 7, "720p", 7),
+        (V, "viduq2", 10, "1080p", 20),
+        (IMG, "viduq1", 0, "1080p", 1),
+        (IMG, "viduq2", 0, "1080p", 1),
+        (IMG, "viduq2", 0, "2K", 2),
+        (IMG, "viduq2", 0, "4K", 4),
     ],
 )
-def test_catalogue_credits_match_the_contract(kind: TaskKind, model: str, duration: int, resolution: str,
-                                             credits: int) -> None:
+def test_catalogue_credits_match_the_contract(
+    kind: TaskKind, model: str, duration: int, resolution: str, credits: int
+) -> None:
     options = lookup(kind, model)
     assert options is not None
     assert options.credits(duration, resolution, off_peak=False) == credits
@@ -42,16 +52,23 @@ def test_catalogue_defaults_depend_on_model_and_duration() -> None:
 
 
 def test_catalogue_has_no_image_model_for_old_video_models() -> None:
-    assert lookup(I, "vidu2.0") is None and lookup(I, "vidu1.5") is None
+    assert lookup(IMG, "vidu2.0") is None and lookup(IMG, "vidu1.5") is None
 
 
 @pytest.mark.parametrize(
     ("resolution", "ratio", "size"),
     [
-        ("1080p", "16:9", (1920, 1080)), ("720p", "9:16", (720, 1280)), ("1080p", "21:9", (2520, 1080)),
-        ("360p", "16:9", (640, 360)), ("540p", "4:3", (720, 540)), ("720p", "1:1", (720, 720)),
-        ("2K", "3:2", (2160, 1440)), ("4K", "16:9", (3840, 2160)), ("1080p", "2:3", (1080, 1620)),
-        ("540p", "16:9", (960, 540)), ("360p", "9:16", (360, 640)),
+        ("1080p", "16:9", (1920, 1080)),
+        ("720p", "9:16", (720, 1280)),
+        ("1080p", "21:9", (2520, 1080)),
+        ("360p", "16:9", (640, 360)),
+        ("540p", "4:3", (720, 540)),
+        ("720p", "1:1", (720, 720)),
+        ("2K", "3:2", (2160, 1440)),
+        ("4K", "16:9", (3840, 2160)),
+        ("1080p", "2:3", (1080, 1620)),
+        ("540p", "16:9", (960, 540)),
+        ("360p", "9:16", (360, 640)),
     ],
 )
 def test_output_size_short_side_is_the_resolution(resolution: str, ratio: str, size: tuple[int, int]) -> None:

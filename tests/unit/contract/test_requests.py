@@ -22,9 +22,17 @@ def test_parse_seed_zero_or_missing_is_random_and_fixed_seed_kept() -> None:
 
 
 def test_parse_lenient_types_and_nulls() -> None:
-    spec = parse_create(TaskKind.VIDEO, video(duration="8", bgm="TRUE", off_peak=None, watermark="false",
-                                              wm_position="2", resolution=None)).spec
-    assert (spec.duration, spec.bgm, spec.off_peak, spec.watermark, spec.wm_position) == (8, True, False, False, 2)
+    spec = parse_create(
+        TaskKind.VIDEO,
+        video(duration="8", bgm="TRUE", off_peak=None, watermark="false", wm_position="2", resolution=None),
+    ).spec
+    assert (spec.duration, spec.bgm, spec.off_peak, spec.watermark, spec.wm_position) == (
+        8,
+        True,
+        False,
+        False,
+        2,
+    )
     assert spec.resolution == "720p" and spec.credits == 20
 
 
@@ -47,14 +55,16 @@ def test_parse_model_not_in_model_map_is_unavailable() -> None:
 
 
 def test_parse_image_ignores_video_only_fields() -> None:
-    spec = parse_create(TaskKind.IMAGE, {"model": "viduq2", "prompt": "p", "bgm": "nonsense",
-                                         "off_peak": True}).spec
+    spec = parse_create(
+        TaskKind.IMAGE, {"model": "viduq2", "prompt": "p", "bgm": "nonsense", "off_peak": True}
+    ).spec
     assert spec.bgm is False and spec.off_peak is False and spec.credits == 1 and spec.duration is None
 
 
 def test_parse_callback_and_wm_urls() -> None:
-    request = parse_create(TaskKind.VIDEO, video(callback_url="https://hooks.example/x?a=1",
-                                                 watermark=True, wm_url=IMG))
+    request = parse_create(
+        TaskKind.VIDEO, video(callback_url="https://hooks.example/x?a=1", watermark=True, wm_url=IMG)
+    )
     assert request.spec.callback_url == "https://hooks.example/x?a=1" and request.wm_url == IMG
     with pytest.raises(FieldInvalid, match="wm_url"):
         parse_create(TaskKind.VIDEO, video(wm_url="nope"))

@@ -21,8 +21,9 @@ VIDEO = {"model": "vidu2.0", "images": [IMG, IMG, IMG], "prompt": "three friends
 IMAGE = {"model": "viduq1", "images": [IMG], "prompt": "a portrait"}
 
 
-def create(server: Server, body: dict[str, Any], path: str = "/ent/v2/reference2video",
-           token: str | None = None) -> dict[str, Any]:
+def create(
+    server: Server, body: dict[str, Any], path: str = "/ent/v2/reference2video", token: str | None = None
+) -> dict[str, Any]:
     headers = {"Authorization": f"Token {token}"} if token else server.auth
     response = server.client.post(path, json=body, headers=headers)
     assert response.status_code == 200, response.json()
@@ -30,8 +31,13 @@ def create(server: Server, body: dict[str, Any], path: str = "/ent/v2/reference2
     return result
 
 
-def poll(server: Server, task_id: str, until: tuple[str, ...] = ("success", "failed"),
-         timeout: float = 30.0, token: str | None = None) -> dict[str, Any]:
+def poll(
+    server: Server,
+    task_id: str,
+    until: tuple[str, ...] = ("success", "failed"),
+    timeout: float = 30.0,
+    token: str | None = None,
+) -> dict[str, Any]:
     headers = {"Authorization": f"Token {token}"} if token else server.auth
     deadline = time.monotonic() + timeout
     while True:
@@ -45,13 +51,23 @@ def poll(server: Server, task_id: str, until: tuple[str, ...] = ("success", "fai
 
 @pytest.fixture
 def slow_server(tmp_path: Path) -> Iterator[Server]:
-    yield from make_server(tmp_path, workers=2, backend=FakeBackend(steps=200, delay_per_step=0.02))
+    yield from make_server(tmp_path, workers=2, backend=FakeBackend(steps=60, delay_per_step=0.02))
 
 
 def test_video_task_succeeds_with_downloadable_mp4(server: Server, tmp_path: Path) -> None:
     task = create(server, {**VIDEO, "seed": 7})
     done = poll(server, task["task_id"])
-    assert set(done) == {"id", "state", "err_code", "credits", "payload", "bgm", "off_peak", "progress", "creations"}
+    assert set(done) == {
+        "id",
+        "state",
+        "err_code",
+        "credits",
+        "payload",
+        "bgm",
+        "off_peak",
+        "progress",
+        "creations",
+    }
     assert done["state"] == "success" and done["err_code"] == "" and done["progress"] == 100
     assert done["credits"] == 2
     [creation] = done["creations"]
@@ -90,7 +106,9 @@ def test_watermarked_variant_is_offered_when_asked(server: Server) -> None:
 
 def test_creations_is_an_empty_list_until_success(idle_server: Server) -> None:
     task = create(idle_server, VIDEO)
-    body = idle_server.client.get(f"/ent/v2/tasks/{task['task_id']}/creations", headers=idle_server.auth).json()
+    body = idle_server.client.get(
+        f"/ent/v2/tasks/{task['task_id']}/creations", headers=idle_server.auth
+    ).json()
     assert body["state"] == "queueing" and body["creations"] == [] and body["progress"] == 0
     assert body["credits"] == 2
 
@@ -99,8 +117,9 @@ def test_task_is_invisible_to_another_key(server: Server) -> None:
     task = create(server, VIDEO)
     other = server.new_token("other")
     for method, path in (("GET", "creations"), ("POST", "cancel")):
-        response = server.client.request(method, f"/ent/v2/tasks/{task['task_id']}/{path}",
-                                         headers={"Authorization": f"Token {other}"})
+        response = server.client.request(
+            method, f"/ent/v2/tasks/{task['task_id']}/{path}", headers={"Authorization": f"Token {other}"}
+        )
         assert response.status_code == 404 and response.json()["reason"] == "TaskNotFound"
 
 
@@ -111,10 +130,13 @@ def test_unknown_task_is_not_found(server: Server) -> None:
 
 def test_cancel_of_queued_task_ends_failed_with_no_credits(idle_server: Server) -> None:
     task = create(idle_server, VIDEO)
-    response = idle_server.client.post(f"/ent/v2/tasks/{task['task_id']}/cancel",
-                                       json={"id": task["task_id"]}, headers=idle_server.auth)
+    response = idle_server.client.post(
+        f"/ent/v2/tasks/{task['task_id']}/cancel", json={"id": task["task_id"]}, headers=idle_server.auth
+    )
     assert response.status_code == 200 and response.json() == {}
-    body = idle_server.client.get(f"/ent/v2/tasks/{task['task_id']}/creations", headers=idle_server.auth).json()
+    body = idle_server.client.get(
+        f"/ent/v2/tasks/{task['task_id']}/creations", headers=idle_server.auth
+    ).json()
     assert (body["state"], body["err_code"], body["credits"]) == ("failed", "UserCancelled", 0)
     again = idle_server.client.post(f"/ent/v2/tasks/{task['task_id']}/cancel", headers=idle_server.auth)
     assert again.status_code == 400
@@ -129,7 +151,12 @@ def test_cancel_of_processing_task_stops_generation(slow_server: Server) -> None
     response = slow_server.client.post(f"/ent/v2/tasks/{task['task_id']}/cancel", headers=slow_server.auth)
     assert response.status_code == 200
     done = poll(slow_server, task["task_id"])
-    assert (done["state"], done["err_code"], done["credits"], done["creations"]) == ("failed", "UserCancelled", 0, [])
+    assert (done["state"], done["err_code"], done["credits"], done["creations"]) == (
+        "failed",
+        "UserCancelled",
+        0,
+        [],
+    )
     assert time.monotonic() - started < 2.0
 
 
@@ -139,7 +166,9 @@ def test_progress_moves_while_processing(slow_server: Server) -> None:
     seen = set()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        body = slow_server.client.get(f"/ent/v2/tasks/{task['task_id']}/creations", headers=slow_server.auth).json()
+        body = slow_server.client.get(
+            f"/ent/v2/tasks/{task['task_id']}/creations", headers=slow_server.auth
+        ).json()
         seen.add(body["progress"])
         if body["state"] == "success":
             break
@@ -158,8 +187,9 @@ def test_credit_balance_covers_waiting_tasks(idle_server: Server) -> None:
     token = idle_server.new_token("budget", credits=5)
     create(idle_server, VIDEO, token=token)  # 2
     create(idle_server, VIDEO, token=token)  # 4
-    response = idle_server.client.post("/ent/v2/reference2video", json=VIDEO,
-                                       headers={"Authorization": f"Token {token}"})
+    response = idle_server.client.post(
+        "/ent/v2/reference2video", json=VIDEO, headers={"Authorization": f"Token {token}"}
+    )
     assert response.status_code == 400 and response.json()["reason"] == "CreditInsufficient"
 
 
@@ -177,8 +207,9 @@ def test_per_key_concurrency_keeps_extra_tasks_queueing(slow_server: Server) -> 
     second = create(slow_server, VIDEO, token=token)
     poll(slow_server, first["task_id"], until=("processing",), token=token)
     time.sleep(0.3)
-    body = slow_server.client.get(f"/ent/v2/tasks/{second['task_id']}/creations",
-                                  headers={"Authorization": f"Token {token}"}).json()
+    body = slow_server.client.get(
+        f"/ent/v2/tasks/{second['task_id']}/creations", headers={"Authorization": f"Token {token}"}
+    ).json()
     assert body["state"] == "queueing"
     poll(slow_server, second["task_id"], token=token)
 
@@ -198,8 +229,11 @@ def test_file_links_are_signed_and_served_in_ranges(server: Server) -> None:
 
 
 def test_every_response_has_a_trace_id(server: Server) -> None:
-    for response in (server.client.get("/healthz"), server.client.get("/nope"),
-                     server.client.get("/ent/v2/tasks/x/creations")):
+    for response in (
+        server.client.get("/healthz"),
+        server.client.get("/nope"),
+        server.client.get("/ent/v2/tasks/x/creations"),
+    ):
         assert len(response.headers["x-trace-id"]) == 32
     missing = server.client.get("/nope").json()
     assert missing["reason"] == "NotFound" and missing["code"] == 404

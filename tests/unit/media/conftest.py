@@ -10,7 +10,6 @@ import base64
 import io
 import struct
 import zlib
-
 from collections.abc import Callable
 
 import pytest

@@ -77,11 +77,11 @@ def get(
     network: ScriptedNetwork,
     resolver: FakeResolver,
     policy: AddressPolicy | None = None,
-    **options: int,
+    max_bytes: int = 1_000_000,
 ) -> bytes:
     async def main() -> bytes:
         async with GuardedClient(
-            policy or AddressPolicy(), resolver=resolver, network_backend=network, **options
+            policy or AddressPolicy(), resolver=resolver, network_backend=network, max_bytes=max_bytes
         ) as client:
             return await client.get_bytes(url, field="images[0]")
 
@@ -108,7 +108,9 @@ def test_client_refuses_host_resolving_to_public_and_private_addresses() -> None
     assert network.connects == []
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1/", "http://2130706433/", "http://0x7f.1/", "http://[::1]/"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1/", "http://2130706433/", "http://0x7f.1/", "http://[::1]/"]
+)
 def test_client_refuses_ip_literals_without_resolving(url: str) -> None:
     network = ScriptedNetwork(ok())
     resolver = FakeResolver({})
@@ -174,7 +176,9 @@ def test_client_gives_up_after_five_redirects() -> None:
     assert len(network.connects) == 6
 
 
-@pytest.mark.parametrize("location", ["file:///etc/passwd", "gopher://images.example/", "http://user@x.example/"])
+@pytest.mark.parametrize(
+    "location", ["file:///etc/passwd", "gopher://images.example/", "http://user@x.example/"]
+)
 def test_client_refuses_redirect_to_non_http_url(location: str) -> None:
     network = ScriptedNetwork(redirect(location), ok())
     resolver = FakeResolver({"images.example": [PUBLIC]})
@@ -204,7 +208,7 @@ def test_client_stops_reading_undeclared_body_over_the_cap() -> None:
 
 
 def test_client_unresolvable_host_is_a_download_failure() -> None:
-    with pytest.raises(ImageDownloadFailure, match="could not resolve nowhere.example"):
+    with pytest.raises(ImageDownloadFailure, match=r"could not resolve nowhere\.example"):
         get("http://nowhere.example/", ScriptedNetwork(ok()), FakeResolver({}))
 
 
@@ -258,7 +262,9 @@ def test_client_post_connection_failure_is_an_os_error() -> None:
     resolver = FakeResolver({"hooks.example": [PUBLIC]})
 
     async def main() -> int:
-        async with GuardedClient(AddressPolicy(), resolver=resolver, network_backend=Refusing(ok())) as client:
+        async with GuardedClient(
+            AddressPolicy(), resolver=resolver, network_backend=Refusing(ok())
+        ) as client:
             return await client.post("http://hooks.example/cb", content=b"{}")
 
     with pytest.raises(ConnectionError, match="could not connect"):

@@ -42,7 +42,7 @@ class FakeFetcher:
 
 def test_fetch_all_returns_bodies_in_order() -> None:
     fetcher = FakeFetcher()
-    urls = [(0, "http://a/0"), (2, "http://a/2"), (5, "http://a/5")]
+    urls = [("images[0]", "http://a/0"), ("images[2]", "http://a/2"), ("images[5]", "http://a/5")]
     assert asyncio.run(fetch_all(urls, fetcher)) == [b"http://a/0", b"http://a/2", b"http://a/5"]
     assert sorted(f or "" for f in fetcher.fields) == ["images[0]", "images[2]", "images[5]"]
 
@@ -52,7 +52,7 @@ def test_fetch_all_of_nothing_is_empty() -> None:
 
 
 def test_fetch_all_error_names_the_index() -> None:
-    urls = [(0, "http://a/0"), (1, "http://a/1"), (2, "http://a/bad")]
+    urls = [("images[0]", "http://a/0"), ("images[1]", "http://a/1"), ("images[2]", "http://a/bad")]
     with pytest.raises(ImageDownloadFailure) as info:
         asyncio.run(fetch_all(urls, FakeFetcher()))
     assert info.value.field == "images[2]"
@@ -61,13 +61,13 @@ def test_fetch_all_error_names_the_index() -> None:
 
 def test_fetch_all_uses_the_given_field_name() -> None:
     with pytest.raises(AddressForbidden) as info:
-        asyncio.run(fetch_all([(0, "http://a/forbidden")], FakeFetcher(), field="wm_url"))
-    assert info.value.field == "wm_url[0]"
+        asyncio.run(fetch_all([("wm_url", "http://a/forbidden")], FakeFetcher()))
+    assert info.value.field == "wm_url"
 
 
 def test_fetch_all_first_failure_cancels_the_rest() -> None:
     fetcher = FakeFetcher()
-    urls = [(0, "http://a/slow-0"), (1, "http://a/bad"), (2, "http://a/slow-2")]
+    urls = [("images[0]", "http://a/slow-0"), ("images[1]", "http://a/bad"), ("images[2]", "http://a/slow-2")]
 
     async def main() -> None:
         async with asyncio.timeout(5):
@@ -80,14 +80,14 @@ def test_fetch_all_first_failure_cancels_the_rest() -> None:
 
 def test_fetch_all_bounds_concurrency() -> None:
     fetcher = FakeFetcher(delay=0.02)
-    urls = [(i, f"http://a/{i}") for i in range(7)]
+    urls = [(f"images[{i}]", f"http://a/{i}") for i in range(7)]
     assert len(asyncio.run(fetch_all(urls, fetcher, concurrency=3))) == 7
     assert fetcher.most_in_flight == 3
 
 
 def test_fetch_all_default_concurrency_is_four() -> None:
     fetcher = FakeFetcher(delay=0.02)
-    asyncio.run(fetch_all([(i, f"http://a/{i}") for i in range(7)], fetcher))
+    asyncio.run(fetch_all([(f"images[{i}]", f"http://a/{i}") for i in range(7)], fetcher))
     assert fetcher.most_in_flight == 4
 
 
@@ -96,7 +96,7 @@ def test_fetch_all_lets_outside_cancellation_through() -> None:
 
     async def main() -> None:
         async with asyncio.timeout(0.05):
-            await fetch_all([(0, "http://a/slow")], fetcher)
+            await fetch_all([("images[0]", "http://a/slow")], fetcher)
 
     with pytest.raises(TimeoutError):
         asyncio.run(main())

@@ -299,7 +299,11 @@ def test_store_fail_records_err_code(store: AnyStore, key_id: str) -> None:
     assert store.fail("t1", "w", "InternalServiceFailure", at(10))
     task = store.get_task("t1")
     assert task is not None
-    assert (task.state, task.err_code, task.finished_at) == (TaskState.FAILED, "InternalServiceFailure", at(10))
+    assert (task.state, task.err_code, task.finished_at) == (
+        TaskState.FAILED,
+        "InternalServiceFailure",
+        at(10),
+    )
     assert task.charged_credits == 0
 
 
@@ -410,7 +414,11 @@ def test_store_reap_fails_after_max_attempts(store: AnyStore, key_id: str) -> No
     assert store.reap(at(200), 2, HOURS_48) == ["t1"]
     task = store.get_task("t1")
     assert task is not None
-    assert (task.state, task.err_code, task.finished_at) == (TaskState.FAILED, "InternalServiceFailure", at(200))
+    assert (task.state, task.err_code, task.finished_at) == (
+        TaskState.FAILED,
+        "InternalServiceFailure",
+        at(200),
+    )
     assert store.reap(at(300), 2, HOURS_48) == []
 
 
@@ -438,7 +446,11 @@ def test_store_reap_expires_old_off_peak_tasks(store: AnyStore) -> None:
     assert store.reap(at(2 + HOURS_48), 3, HOURS_48) == ["waiting"]
     waiting = store.get_task("waiting")
     assert waiting is not None
-    assert (waiting.state, waiting.err_code, waiting.charged_credits) == (TaskState.FAILED, "QuotaExceeded", 0)
+    assert (waiting.state, waiting.err_code, waiting.charged_credits) == (
+        TaskState.FAILED,
+        "QuotaExceeded",
+        0,
+    )
     running_now = store.get_task("running")
     young = store.get_task("young")
     assert running_now is not None and running_now.state is TaskState.PROCESSING
@@ -500,7 +512,9 @@ def test_store_keys_revoke(store: AnyStore) -> None:
     revoked = store.key_by_id(old.id)
     assert revoked is not None and revoked.revoked_at == at(5)
     # the name is free again
-    new = make_api_key("alice", key_id="alice-2", token_hash="hash-alice-2", created_at=T0 + timedelta(days=2))
+    new = make_api_key(
+        "alice", key_id="alice-2", token_hash="hash-alice-2", created_at=T0 + timedelta(days=2)
+    )
     store.add_key(new)
     assert store.key_by_hash(new.token_hash) == new
     assert [(k.id, k.revoked_at) for k in store.list_keys()] == [

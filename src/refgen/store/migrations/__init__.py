@@ -1,0 +1,1 @@
+"""Alembic migrations of the task database (run by refgen.store.migrate; not imported)."""
