@@ -137,7 +137,7 @@ def test_killed_worker_is_replaced_and_its_task_still_succeeds(refgen_server: Ru
                 "resolution": "1080p",
             },
         ).json()
-        wait(client, task["task_id"], until=("processing",))
+        assert wait(client, task["task_id"], until=("processing", "success"))["state"] == "processing"
         [worker] = refgen_server.workers()
         os.kill(worker, signal.SIGKILL)
         done = wait(client, task["task_id"])
@@ -147,14 +147,11 @@ def test_killed_worker_is_replaced_and_its_task_still_succeeds(refgen_server: Ru
 
 def test_server_crash_loses_no_task(refgen_server: RunningServer) -> None:
     with refgen_server.client() as client:
-        ids = [
-            client.post(
-                "/ent/v2/reference2video",
-                json={"model": "vidu2.0", "images": [data_url(pngs()[i % 3])], "prompt": "balloons"},
-            ).json()["task_id"]
-            for i in range(3)
-        ]
-        wait(client, ids[0], until=("processing",))
+        first = {"model": "viduq2", "duration": 10, "resolution": "1080p", "images": [data_url(pngs()[0])]}
+        bodies = [{**first, "prompt": "balloons"}]
+        bodies += [{"model": "vidu2.0", "images": [data_url(p)], "prompt": "balloons"} for p in pngs()[1:]]
+        ids = [client.post("/ent/v2/reference2video", json=body).json()["task_id"] for body in bodies]
+        assert wait(client, ids[0], until=("processing", "success"))["state"] == "processing"
     refgen_server.kill()
     refgen_server.start()
     with refgen_server.client() as client:

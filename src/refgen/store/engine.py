@@ -14,6 +14,8 @@ are serialised across processes and never fail half-way with ``SQLITE_BUSY``.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +64,24 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _set_wal(cursor: Any, attempts: int = 50) -> None:
+    """Switch to WAL. The switch needs an exclusive lock, and SQLite may refuse it at once (no busy
+    wait) while another process opens the same new database; try again for a few seconds."""
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def _sqlite_on_begin(connection: Connection) -> None:

@@ -146,7 +146,7 @@ def test_cancel_of_queued_task_ends_failed_with_no_credits(idle_server: Server) 
 
 def test_cancel_of_processing_task_stops_generation(slow_server: Server) -> None:
     task = create(slow_server, VIDEO)
-    poll(slow_server, task["task_id"], until=("processing",))
+    assert poll(slow_server, task["task_id"], until=("processing", "success"))["state"] == "processing"
     started = time.monotonic()
     response = slow_server.client.post(f"/ent/v2/tasks/{task['task_id']}/cancel", headers=slow_server.auth)
     assert response.status_code == 200
@@ -162,7 +162,7 @@ def test_cancel_of_processing_task_stops_generation(slow_server: Server) -> None
 
 def test_progress_moves_while_processing(slow_server: Server) -> None:
     task = create(slow_server, VIDEO)
-    poll(slow_server, task["task_id"], until=("processing",))
+    assert poll(slow_server, task["task_id"], until=("processing", "success"))["state"] == "processing"
     seen = set()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -205,7 +205,10 @@ def test_per_key_concurrency_keeps_extra_tasks_queueing(slow_server: Server) -> 
     token = slow_server.new_token("single", concurrency=1)
     first = create(slow_server, VIDEO, token=token)
     second = create(slow_server, VIDEO, token=token)
-    poll(slow_server, first["task_id"], until=("processing",), token=token)
+    assert (
+        poll(slow_server, first["task_id"], until=("processing", "success"), token=token)["state"]
+        == "processing"
+    )
     time.sleep(0.3)
     body = slow_server.client.get(
         f"/ent/v2/tasks/{second['task_id']}/creations", headers={"Authorization": f"Token {token}"}
