@@ -1,4 +1,4 @@
-"""The ``refgen`` command: run the server and workers, manage keys, inspect backends."""
+"""Server-side commands: ``serve``, ``keys``, ``backends``."""
 
 from __future__ import annotations
 
@@ -33,13 +33,7 @@ def _data_dir_option(f: Any) -> Any:
     )(f)
 
 
-@click.group()
-@click.version_option(__version__, prog_name="refgen")
-def main() -> None:
-    """refgen: self-hosted reference-to-video and reference-to-image with the Vidu API contract."""
-
-
-@main.command()
+@click.command()
 @click.option(
     "--host",
     envvar="REFGEN_HOST",
@@ -100,7 +94,55 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
     uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="info")
 
 
-@main.group()
+@click.command()
+@click.option(
+    "--models",
+    envvar="REFGEN_WORKER_MODELS",
+    show_envvar=True,
+    default=None,
+    help="Comma-separated public models this worker serves [default: every model in the map].",
+)
+@_data_dir_option
+def worker(models: str | None, data_dir: Path | None) -> None:
+    """Run one generation worker in this process (stops after its current task on SIGTERM)."""
+    import signal
+    import threading
+
+    from refgen.backends.registry import build_backends, model_routes
+    from refgen.runtime import open_files, open_store
+    from refgen.worker.loop import Worker, WorkerTiming
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = _settings(data_dir=data_dir)
+    routes = model_routes(settings.model_map)
+    if models:
+        wanted = [m.strip() for m in models.split(",") if m.strip()]
+        unknown = sorted(set(wanted) - set(routes))
+        if unknown:
+            raise click.UsageError(
+                f"--models names models the model map does not serve: {', '.join(unknown)}"
+            )
+        routes = {m: routes[m] for m in wanted}
+    try:
+        store = open_store(settings)
+        backends = build_backends(routes)
+    except RefgenError as exc:
+        raise click.ClickException(exc.message) from None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    timing = WorkerTiming(lease_seconds=settings.lease_seconds, heartbeat_seconds=settings.heartbeat_seconds)
+    runner = Worker(store, open_files(settings), backends, timing=timing)
+    click.echo(f"worker {runner.worker_id} serving {', '.join(runner.models)}", err=True)
+    try:
+        runner.run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for backend in set(backends.values()):
+            backend.close()
+
+
+@click.group()
 def keys() -> None:
     """Manage API keys."""
 
@@ -179,7 +221,7 @@ def keys_revoke(name: str, data_dir: Path | None) -> None:
     click.echo(f"revoked key {name!r}")
 
 
-@main.command()
+@click.command()
 def backends() -> None:
     """List the configured model map and whether each backend loads here."""
     from refgen.backends.registry import build_backend, model_routes

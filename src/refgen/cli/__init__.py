@@ -1,0 +1,18 @@
+"""The ``refgen`` command. Each module adds one family of subcommands to ``main``."""
+
+from __future__ import annotations
+
+import click
+
+from refgen import __version__
+from refgen.cli import server
+
+
+@click.group()
+@click.version_option(__version__, prog_name="refgen")
+def main() -> None:
+    """refgen: self-hosted reference-to-video and reference-to-image with the Vidu API contract."""
+
+
+for command in (server.serve, server.worker, server.keys, server.backends):
+    main.add_command(command)
