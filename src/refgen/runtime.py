@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlalchemy import Engine
+
 from refgen.backends.registry import ModelRoute, model_routes, served_models
 from refgen.domain import TaskKind
 from refgen.files.base import FileStore
@@ -30,16 +32,22 @@ class ServerStore(KeyStore, TaskStore, TaskQueue, Protocol):
     def ping(self) -> bool: ...
 
 
-def open_store(settings: Settings, *, migrate: bool = True) -> ServerStore:
+def open_engine(settings: Settings, *, migrate: bool = True) -> Engine:
+    """The database engine from settings, migrated to the newest schema unless told otherwise."""
     from refgen.store.engine import make_engine
     from refgen.store.migrate import upgrade
-    from refgen.store.sql import SqlStore
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
-    return SqlStore(engine)
+    return engine
+
+
+def open_store(settings: Settings, *, migrate: bool = True, engine: Engine | None = None) -> ServerStore:
+    from refgen.store.sql import SqlStore
+
+    return SqlStore(engine if engine is not None else open_engine(settings, migrate=migrate))
 
 
 def open_files(settings: Settings) -> FileStore:
@@ -101,10 +109,13 @@ def build_runtime(
     """Assemble the server. Without ``workers``, ``settings.workers`` child processes are started
     (when ``process_workers``); pass a :class:`~refgen.worker.groups.ThreadWorkers` in tests."""
     routes = model_routes(settings.model_map)
-    store = store if store is not None else open_store(settings)
+    on_close: list[Callable[[], None]] = []
+    if store is None:
+        engine = open_engine(settings)
+        on_close.append(engine.dispose)
+        store = open_store(settings, engine=engine)
     files = files if files is not None else open_files(settings)
     cipher = TokenCipher(load_or_create_secret(settings.data_dir, settings.secret_key))
-    on_close: list[Callable[[], None]] = []
     if fetcher is None:
         from refgen.outbound.fetcher import GuardedImageFetcher
 

@@ -59,7 +59,10 @@ def install_error_handlers(app: FastAPI) -> None:
         status = status_for(exc)
         if status >= 500:
             log.error("request failed: %s", exc, exc_info=exc)
-        return error_response(request, status, exc.reason, exc.message)
+        response = error_response(request, status, exc.reason, exc.message)
+        if isinstance(exc, errors.BodyTooLarge):
+            response.headers["Connection"] = "close"  # do not drain the rest of an oversized body
+        return response
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
