@@ -18,13 +18,14 @@ serve: $(STAMP)
 	$(BIN)/refgen serve
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
+	bash scripts/install-test-services.sh
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest
+	REFGEN_TEST_REQUIRE_SERVICES=1 $(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -17,7 +17,7 @@ from refgen.backends.registry import ModelRoute, model_routes, served_models
 from refgen.domain import TaskKind
 from refgen.files.base import FileStore
 from refgen.files.local import LocalFileStore
-from refgen.files.urls import FileUrlSigner
+from refgen.files.urls import FileLinks, FileUrlSigner
 from refgen.service import Authenticator, ImageFetcher, TaskService
 from refgen.settings import Settings
 from refgen.store.base import KeyStore, TaskQueue, TaskStore
@@ -52,9 +52,11 @@ def open_store(settings: Settings, *, migrate: bool = True, engine: Engine | Non
 
 def open_files(settings: Settings) -> FileStore:
     if settings.storage_url and settings.storage_url.startswith("s3://"):
-        from refgen.errors import RefgenError
+        from refgen.files.s3 import S3FileStore
 
-        raise RefgenError("S3 storage is not available in this version; use a local folder")
+        return S3FileStore.from_url(
+            settings.storage_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
+        )
     return LocalFileStore(settings.files_dir)
 
 
@@ -66,6 +68,7 @@ class Runtime:
     cipher: TokenCipher
     service: TaskService
     signer: FileUrlSigner
+    links: FileLinks
     authenticator: Authenticator
     routes: dict[str, ModelRoute]
     workers: WorkerGroup | None = None
@@ -132,6 +135,7 @@ def build_runtime(
             store,
             max_attempts=settings.max_attempts,
         )
+    signer = FileUrlSigner(cipher, settings.resolved_public_url)
     reaper = Reaper(
         store, max_attempts=settings.max_attempts, off_peak_expiry_seconds=settings.off_peak_expiry_seconds
     )
@@ -141,7 +145,8 @@ def build_runtime(
         files=files,
         cipher=cipher,
         service=service,
-        signer=FileUrlSigner(cipher, settings.resolved_public_url),
+        signer=signer,
+        links=FileLinks(files, signer),
         authenticator=Authenticator(store, hash_token),
         routes=routes,
         workers=workers,

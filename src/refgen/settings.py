@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".refgen"), description="Folder for the database, files and secret.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in the data folder.")
     storage_url: str | None = Field(None, description="Folder for files; default: <data_dir>/files.")
+    s3_endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint; default: AWS or AWS_ENDPOINT_URL."
+    )
+    s3_region: str | None = Field(None, description="S3 region; default: AWS_DEFAULT_REGION.")
     public_url: str | None = Field(None, description="Base URL clients reach this server at.")
     secret_key: str | None = Field(
         None, description="Server secret; default: generated into the data folder."

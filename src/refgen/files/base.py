@@ -21,7 +21,10 @@ class FileStore(Protocol):
         """Copy the object at ``key`` to the local file ``destination``."""
 
     def local_path(self, key: str) -> Path | None:
-        """The object's file on this machine, or None for remote stores (served by redirect)."""
+        """The object's file on this machine, or None for remote stores."""
+
+    def presigned_url(self, key: str, lifetime: float) -> str | None:
+        """A link clients can download the object from directly, or None when the server serves it."""
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove every object whose key starts with ``prefix``; missing objects are fine."""

@@ -56,6 +56,9 @@ class LocalFileStore:
         path = self._path(key)
         return path if path.is_file() else None
 
+    def presigned_url(self, key: str, lifetime: float) -> str | None:
+        return None
+
     def delete_prefix(self, prefix: str) -> None:
         path = self._path(prefix.rstrip("/"))
         if path.is_dir():

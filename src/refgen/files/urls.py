@@ -1,11 +1,14 @@
-"""Signed, expiring URLs for stored files: ``/files/<key>?expires=<unix>&signature=<sig>``."""
+"""Links to stored files, valid 24 hours: the store's own presigned links (S3), or the server's
+signed ``/files/<key>?expires=<unix>&signature=<sig>`` links (local files)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 from urllib.parse import quote
 
+from refgen.files.base import FileStore
 from refgen.tokens import TokenCipher
 
 URL_LIFETIME_SECONDS = 24 * 3600
@@ -32,3 +35,18 @@ class FileUrlSigner:
         if deadline < self._clock():
             return False
         return self._cipher.verify(f"{key}\n{deadline}", signature)
+
+
+class LinkMaker(Protocol):
+    def url(self, key: str, lifetime: float = URL_LIFETIME_SECONDS) -> str: ...
+
+
+class FileLinks:
+    """Links for clients: presigned by the store when it can, else signed by this server."""
+
+    def __init__(self, files: FileStore, signer: FileUrlSigner) -> None:
+        self._files = files
+        self._signer = signer
+
+    def url(self, key: str, lifetime: float = URL_LIFETIME_SECONDS) -> str:
+        return self._files.presigned_url(key, lifetime) or self._signer.url(key, lifetime)

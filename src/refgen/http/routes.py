@@ -65,7 +65,7 @@ async def reference2image(request: Request, rt: RuntimeDep, key: KeyDep) -> dict
 @router.get("/ent/v2/tasks/{task_id}/creations", summary="Get a task's state and creations")
 async def creations(task_id: str, rt: RuntimeDep, key: KeyDep) -> dict[str, Any]:
     task = await anyio.to_thread.run_sync(rt.service.get, key, task_id)
-    return generation_body(task, rt.signer)
+    return generation_body(task, rt.links)
 
 
 @router.post("/ent/v2/tasks/{task_id}/cancel", summary="Cancel a task")

@@ -7,7 +7,7 @@ from typing import Any
 
 from refgen.contract.requests import CreateRequest
 from refgen.domain import Creation, Task, TaskKind
-from refgen.files.urls import FileUrlSigner
+from refgen.files.urls import LinkMaker
 
 
 def rfc3339(moment: datetime) -> str:
@@ -41,12 +41,12 @@ def created_body(task: Task, request: CreateRequest) -> dict[str, Any]:
     }
 
 
-def creation_body(creation: Creation, signer: FileUrlSigner) -> dict[str, Any]:
+def creation_body(creation: Creation, links: LinkMaker) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": creation.id,
-        "url": signer.url(creation.media_key),
-        "cover_url": signer.url(creation.cover_key),
-        "watermarked_url": signer.url(creation.watermarked_key) if creation.watermarked_key else "",
+        "url": links.url(creation.media_key),
+        "cover_url": links.url(creation.cover_key),
+        "watermarked_url": links.url(creation.watermarked_key) if creation.watermarked_key else "",
     }
     if creation.duration is not None:
         body["video"] = {
@@ -57,7 +57,7 @@ def creation_body(creation: Creation, signer: FileUrlSigner) -> dict[str, Any]:
     return body
 
 
-def generation_body(task: Task, signer: FileUrlSigner) -> dict[str, Any]:
+def generation_body(task: Task, links: LinkMaker) -> dict[str, Any]:
     """The Get Generation body (also what callbacks carry)."""
     return {
         "id": task.id,
@@ -68,5 +68,5 @@ def generation_body(task: Task, signer: FileUrlSigner) -> dict[str, Any]:
         "bgm": task.spec.bgm,
         "off_peak": task.spec.off_peak,
         "progress": task.progress,
-        "creations": [creation_body(c, signer) for c in task.creations],
+        "creations": [creation_body(c, links) for c in task.creations],
     }
