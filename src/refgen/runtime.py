@@ -9,18 +9,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy import Engine
 
 from refgen.backends.registry import ModelRoute, model_routes, served_models
+from refgen.callbacks.dispatcher import CallbackDispatcher
 from refgen.domain import TaskKind
 from refgen.files.base import FileStore
 from refgen.files.local import LocalFileStore
 from refgen.files.urls import FileLinks, FileUrlSigner
 from refgen.service import Authenticator, ImageFetcher, TaskService
 from refgen.settings import Settings
-from refgen.store.base import KeyStore, TaskQueue, TaskStore
+from refgen.store.base import CallbackOutbox, KeyStore, TaskQueue, TaskStore
+from refgen.store.notify import TaskNotifier
 from refgen.tokens import TokenCipher, hash_token, load_or_create_secret
 from refgen.worker.groups import WorkerGroup
 from refgen.worker.reaper import Reaper
@@ -28,7 +31,7 @@ from refgen.worker.reaper import Reaper
 log = logging.getLogger("refgen")
 
 
-class ServerStore(KeyStore, TaskStore, TaskQueue, Protocol):
+class ServerStore(KeyStore, TaskStore, TaskQueue, CallbackOutbox, Protocol):
     def ping(self) -> bool: ...
 
 
@@ -60,6 +63,27 @@ def open_files(settings: Settings) -> FileStore:
     return LocalFileStore(settings.files_dir)
 
 
+def scale_out_problems(settings: Settings, *, api: bool) -> list[str]:
+    """Why this configuration cannot work across machines (API replicas and separate workers)."""
+    problems = []
+    if settings.resolved_database_url.startswith("sqlite"):
+        problems.append(
+            "the database is a SQLite file on this machine; set REFGEN_DATABASE_URL=postgresql://… "
+            "so API and worker processes on other machines share it"
+        )
+    if not (settings.storage_url or "").startswith("s3://"):
+        problems.append(
+            "files are kept in a folder on this machine; set REFGEN_STORAGE_URL=s3://bucket/prefix "
+            "so every process reads and writes the same files"
+        )
+    if api and not settings.secret_key:
+        problems.append(
+            "REFGEN_SECRET_KEY is not set; every API process needs the same secret "
+            "to read stored keys and sign links"
+        )
+    return problems
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -73,6 +97,7 @@ class Runtime:
     routes: dict[str, ModelRoute]
     workers: WorkerGroup | None = None
     reaper: Reaper | None = None
+    callbacks: CallbackDispatcher | None = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def served_models(self, kind: TaskKind) -> frozenset[str]:
@@ -81,21 +106,21 @@ class Runtime:
     def workers_alive(self) -> int:
         return self.workers.alive() if self.workers is not None else 0
 
-    def notify_new_task(self) -> None:
-        if self.workers is not None:
-            self.workers.wake()
-
     def start(self) -> None:
         if self.reaper is not None:
             self.reaper.start()
         if self.workers is not None:
             self.workers.start()
+        if self.callbacks is not None:
+            self.callbacks.start()
 
     def stop(self) -> None:
         if self.workers is not None:
             self.workers.stop()
         if self.reaper is not None:
             self.reaper.stop()
+        if self.callbacks is not None:
+            self.callbacks.stop()
         for close in reversed(self.on_close):
             close()
 
@@ -108,22 +133,25 @@ def build_runtime(
     fetcher: ImageFetcher | None = None,
     workers: WorkerGroup | None = None,
     process_workers: bool = True,
+    callbacks: CallbackDispatcher | None = None,
 ) -> Runtime:
     """Assemble the server. Without ``workers``, ``settings.workers`` child processes are started
-    (when ``process_workers``); pass a :class:`~refgen.worker.groups.ThreadWorkers` in tests."""
+    (when ``process_workers``); pass a :class:`~refgen.worker.groups.ThreadWorkers` in tests.
+    Without ``callbacks``, a dispatcher sends callbacks through the outbound guard."""
     routes = model_routes(settings.model_map)
     on_close: list[Callable[[], None]] = []
+    notifier: TaskNotifier | None = None
     if store is None:
         engine = open_engine(settings)
         on_close.append(engine.dispose)
         store = open_store(settings, engine=engine)
+        notifier = TaskNotifier(engine)
     files = files if files is not None else open_files(settings)
     cipher = TokenCipher(load_or_create_secret(settings.data_dir, settings.secret_key))
     if fetcher is None:
         from refgen.outbound.fetcher import GuardedImageFetcher
 
         fetcher = GuardedImageFetcher(settings.allow_networks, timeout=settings.fetch_timeout)
-    service = TaskService(store, files, fetcher, served_models=lambda kind: served_models(routes, kind))
     if workers is None and process_workers and settings.workers > 0:
         from refgen.worker.groups import ProcessWorkers
         from refgen.worker.process import worker_process_main
@@ -135,10 +163,34 @@ def build_runtime(
             store,
             max_attempts=settings.max_attempts,
         )
+    group = workers
+
+    def on_queued() -> None:
+        if group is not None:
+            group.wake()
+        if notifier is not None:
+            notifier.notify()
+
+    service = TaskService(
+        store, files, fetcher, served_models=lambda kind: served_models(routes, kind), on_queued=on_queued
+    )
     signer = FileUrlSigner(cipher, settings.resolved_public_url)
     reaper = Reaper(
         store, max_attempts=settings.max_attempts, off_peak_expiry_seconds=settings.off_peak_expiry_seconds
     )
+    links = FileLinks(files, signer)
+    if callbacks is None:
+        from refgen.http.views import generation_body
+        from refgen.outbound import AddressPolicy, GuardedClient
+
+        policy = AddressPolicy(settings.allow_networks)
+        callbacks = CallbackDispatcher(
+            store,
+            decrypt=cipher.decrypt,
+            render=partial(generation_body, links=links),
+            transport=lambda: GuardedClient(policy, user_agent="refgen-callbacks"),
+            retry_delays=settings.callback_retry_delays,
+        )
     return Runtime(
         settings=settings,
         store=store,
@@ -146,10 +198,11 @@ def build_runtime(
         cipher=cipher,
         service=service,
         signer=signer,
-        links=FileLinks(files, signer),
+        links=links,
         authenticator=Authenticator(store, hash_token),
         routes=routes,
         workers=workers,
         reaper=reaper,
+        callbacks=callbacks,
         on_close=on_close,
     )

@@ -57,6 +57,7 @@ class TaskService:
         clock: Callable[[], datetime] = utcnow,
         ids: Callable[[], str] = new_task_id,
         seeds: Callable[[], int] = random_seed,
+        on_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._files = files
@@ -65,6 +66,7 @@ class TaskService:
         self._clock = clock
         self._ids = ids
         self._seeds = seeds
+        self._on_queued = on_queued
 
     async def create(self, key: ApiKey, kind: TaskKind, body: object) -> tuple[Task, CreateRequest]:
         request = parse_create(kind, body, served_models=self._served(kind), seed_source=self._seeds)
@@ -120,6 +122,7 @@ class TaskService:
             self._files.delete_prefix(prefix)
             raise
         self._store.mark_queueing(task.id)
+        self._on_queued()
 
     def get(self, key: ApiKey, task_id: str) -> Task:
         task = self._store.get_task(task_id)

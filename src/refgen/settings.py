@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     off_peak_expiry_seconds: float = Field(
         48 * 3600, gt=0, description="Off-peak tasks not started by then fail."
     )
+    shutdown_grace_seconds: float = Field(
+        30.0, ge=0, description="On SIGTERM, how long a worker may finish its task before handing it back."
+    )
     default_concurrency: int = Field(5, ge=1, description="Concurrency of new keys.")
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to fetch all image URLs of one request.")
 

@@ -29,6 +29,8 @@ BACKEND_KINDS: Mapping[str, BackendKind] = {
     "compositor": BackendKind(
         "refgen.backends.compositor:CompositorBackend", frozenset(TaskKind), needs_weights=False
     ),
+    # takes a fixed time per task and makes a plain frame: for load tests and benchmarks
+    "timed": BackendKind("refgen.testing.timed:TimedBackend", frozenset(TaskKind), needs_weights=False),
 }
 
 
@@ -84,7 +86,15 @@ def served_models(routes: Mapping[str, ModelRoute], kind: TaskKind) -> frozenset
 def build_backend(route: ModelRoute) -> GenerationBackend:
     module_name, _, class_name = BACKEND_KINDS[route.backend].target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    backend = cls(weights=route.weights, options=dict(route.options)) if route.weights else cls()
+    kwargs: dict[str, Any] = {}
+    if route.weights:
+        kwargs["weights"] = route.weights
+    if route.options:
+        kwargs["options"] = dict(route.options)
+    try:
+        backend = cls(**kwargs)
+    except TypeError as exc:
+        raise ModelMapError(f"model map: backend {route.backend!r} for {route.model!r}: {exc}") from None
     assert isinstance(backend, GenerationBackend)
     return backend
 

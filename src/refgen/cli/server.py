@@ -23,6 +23,19 @@ def _settings(**overrides: Any) -> Settings:
         raise click.UsageError(f"invalid settings: {exc}") from None
 
 
+def _refuse_single_machine(settings: Settings, *, api: bool, what: str) -> None:
+    from refgen.runtime import scale_out_problems
+
+    problems = scale_out_problems(settings, api=api)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise click.UsageError(
+            f"`refgen {what}` is for the scaled-out shape, and this configuration cannot work across "
+            f"machines:\n{lines}\n"
+            "On one machine, run `refgen serve --workers N` instead (see docs/deployment.md)."
+        )
+
+
 def _data_dir_option(f: Any) -> Any:
     return click.option(
         "--data-dir",
@@ -72,6 +85,8 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(host=host, port=port, workers=0 if no_worker else workers, data_dir=data_dir)
+    if no_worker:
+        _refuse_single_machine(settings, api=True, what="serve --no-worker")
     try:
         runtime = build_runtime(settings)
         if not runtime.store.list_keys():
@@ -104,16 +119,22 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
 )
 @_data_dir_option
 def worker(models: str | None, data_dir: Path | None) -> None:
-    """Run one generation worker in this process (stops after its current task on SIGTERM)."""
+    """Run one generation worker in this process, for the scaled-out shape (PostgreSQL + S3).
+
+    On SIGTERM or Ctrl-C it takes no new task and finishes the current one; after
+    REFGEN_SHUTDOWN_GRACE_SECONDS (or a second signal) it stops generation and hands the task back.
+    """
     import signal
     import threading
 
     from refgen.backends.registry import build_backends, model_routes
     from refgen.runtime import open_files, open_store
+    from refgen.store.notify import TaskListener
     from refgen.worker.loop import Worker, WorkerTiming
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(data_dir=data_dir)
+    _refuse_single_machine(settings, api=False, what="worker")
     routes = model_routes(settings.model_map)
     if models:
         wanted = [m.strip() for m in models.split(",") if m.strip()]
@@ -128,16 +149,35 @@ def worker(models: str | None, data_dir: Path | None) -> None:
         backends = build_backends(routes)
     except RefgenError as exc:
         raise click.ClickException(exc.message) from None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     timing = WorkerTiming(lease_seconds=settings.lease_seconds, heartbeat_seconds=settings.heartbeat_seconds)
     runner = Worker(store, open_files(settings), backends, timing=timing)
+    stop, wake = threading.Event(), threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if stop.is_set():  # a second signal: do not wait for the task
+            runner.hand_back()
+            return
+        stop.set()
+        grace = settings.shutdown_grace_seconds
+        click.echo(
+            f"stopping: finishing the current task (up to {grace:.0f} s), then handing it back", err=True
+        )
+        timer = threading.Timer(grace, runner.hand_back)
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    listener = None
+    if TaskListener.wanted(settings.resolved_database_url):
+        listener = TaskListener(settings.resolved_database_url, wake)
+        listener.start()
     click.echo(f"worker {runner.worker_id} serving {', '.join(runner.models)}", err=True)
     try:
-        runner.run(stop)
-    except KeyboardInterrupt:
-        pass
+        runner.run(stop, wake)
     finally:
+        if listener is not None:
+            listener.stop()
         for backend in set(backends.values()):
             backend.close()
 

@@ -48,7 +48,6 @@ _CREATE_DOC = "Body: the contract's JSON fields (see docs/http-api.md). Ints and
 async def _create(kind: TaskKind, request: Request, rt: Runtime, key: ApiKey) -> dict[str, Any]:
     body = await read_json(request)
     task, create = await rt.service.create(key, kind, body)
-    rt.notify_new_task()
     return created_body(task, create)
 
 

@@ -151,8 +151,13 @@ class ProcessWorkers:
             for slot in self._slots:
                 slot.process.join(timeout)
                 if slot.process.is_alive():
-                    log.warning("worker %s did not stop in %.0f s; terminating it", slot.worker_id, timeout)
-                    slot.process.terminate()
+                    log.warning(
+                        "worker %s did not stop in %.0f s; handing its task back", slot.worker_id, timeout
+                    )
+                    slot.process.terminate()  # SIGTERM: the worker stops generation and hands the task back
+                    slot.process.join(10)
+                if slot.process.is_alive():
+                    slot.process.kill()
                     slot.process.join(5)
                 self._release(slot.worker_id)
                 slot.process.close()

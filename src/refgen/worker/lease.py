@@ -30,6 +30,7 @@ class TaskLease:
         lease_seconds: float,
         interval: float,
         clock: Callable[[], datetime],
+        abort: threading.Event | None = None,
     ) -> None:
         self._queue = queue
         self._task_id = task_id
@@ -41,6 +42,7 @@ class TaskLease:
         self._cancelled = threading.Event()
         self._lost = threading.Event()
         self._stop = threading.Event()
+        self._abort = abort or threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{task_id}", daemon=True)
 
     def __enter__(self) -> TaskLease:
@@ -70,7 +72,7 @@ class TaskLease:
             self._progress = max(self._progress, min(99, step * 100 // total))
 
     def is_cancelled(self) -> bool:
-        return self._cancelled.is_set() or self._lost.is_set()
+        return self._cancelled.is_set() or self._lost.is_set() or self._abort.is_set()
 
     def beat(self) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,12 @@ class Worker:
         self._timing = timing
         self._clock = clock
         self._scratch = scratch
+        self._handing_back = threading.Event()
+
+    def hand_back(self) -> None:
+        """Stop the current generation at its next step and put the task back in the queue for
+        another worker (graceful shutdown that cannot wait for the task to finish)."""
+        self._handing_back.set()
 
     @property
     def models(self) -> Sequence[str]:
@@ -108,12 +115,17 @@ class Worker:
             lease_seconds=self._timing.lease_seconds,
             interval=self._timing.heartbeat_seconds,
             clock=self._clock,
+            abort=self._handing_back,
         )
         backend = self._backends[task.spec.model]
         with lease:
             try:
                 creation = execute_task(task, backend, self._files, lease, self._scratch)
             except GenerationCancelled:
+                if self._handing_back.is_set() and not lease.cancel_requested and not lease.lost:
+                    released = self._queue.release_worker(self.worker_id, self._clock())
+                    log.info("worker %s handed back %s", self.worker_id, ", ".join(released))
+                    return
                 self._finish_failed(task, lease, CANCELLED)
                 return
             except BackendError as exc:

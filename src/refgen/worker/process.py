@@ -15,6 +15,7 @@ def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Sig
     from refgen.backends.registry import build_backends, model_routes
     from refgen.runtime import open_files, open_store
     from refgen.settings import Settings
+    from refgen.store.notify import TaskListener
     from refgen.worker.loop import Worker, WorkerTiming
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
@@ -25,9 +26,22 @@ def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Sig
     files = open_files(settings)
     backends = build_backends(model_routes(settings.model_map))
     timing = WorkerTiming(lease_seconds=settings.lease_seconds, heartbeat_seconds=settings.heartbeat_seconds)
+    listener = None
+    if TaskListener.wanted(settings.resolved_database_url):
+        listener = TaskListener(settings.resolved_database_url, wake)
+        listener.start()
+    worker = Worker(store, files, backends, worker_id=worker_id, timing=timing)
+
+    def on_sigterm(signum: int, frame: object) -> None:  # the server gave up waiting: hand the task back
+        stop.set()
+        worker.hand_back()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        Worker(store, files, backends, worker_id=worker_id, timing=timing).run(stop, wake)
+        worker.run(stop, wake)
     finally:
+        if listener is not None:
+            listener.stop()
         for backend in backends.values():
             backend.close()
 
