@@ -14,14 +14,14 @@ import pytest
 import uvicorn
 
 from refgen.backends.compositor import CompositorBackend
-from refgen.files.local import LocalFileStore
 from refgen.http.app import create_app
 from refgen.keys import create_key
-from refgen.runtime import build_runtime, open_engine, open_store
+from refgen.runtime import build_runtime, open_engine, open_files, open_store
 from refgen.settings import Settings
 from refgen.worker.groups import ThreadWorkers
 from refgen.worker.loop import Worker, WorkerTiming
 from tests.images import data_url, picture
+from tests.integration.scale.cluster import fresh_bucket, fresh_database
 
 LIMIT = 20 * 1024 * 1024
 
@@ -38,15 +38,25 @@ class Live:
         )
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+@pytest.fixture(params=["sqlite+local", "postgres+s3"])
+def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
+    """The server on each deployment shape: embedded (SQLite, local files) and scaled (PostgreSQL, S3)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = Settings(data_dir=tmp_path / "data", port=port)
+    if request.param == "postgres+s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        settings = settings.model_copy(
+            update={
+                "database_url": fresh_database(request.getfixturevalue("postgres_url")),
+                "storage_url": f"s3://{fresh_bucket(endpoint)}/live",
+                "s3_endpoint_url": endpoint,
+            }
+        )
     engine = open_engine(settings)
     store = open_store(settings, engine=engine)
-    files = LocalFileStore(settings.files_dir)
+    files = open_files(settings)
     backend = CompositorBackend()
     timing = WorkerTiming(lease_seconds=10, heartbeat_seconds=0.1, poll_seconds=0.05)
     workers = ThreadWorkers(
@@ -137,7 +147,7 @@ def test_video_task_end_to_end_on_sqlite(live: Live, tmp_path: Path) -> None:
             time.sleep(0.2)
         assert body["state"] == "success", body
         assert body["bgm"] is True and body["credits"] == 2
-        video = client.get(body["creations"][0]["url"])
+        video = httpx.get(body["creations"][0]["url"], timeout=30)
     path = tmp_path / "v.mp4"
     path.write_bytes(video.content)
     info = probe(path)
