@@ -1,26 +1,38 @@
 """The ``compositor`` backend: a deterministic CPU renderer built from the references, no model.
 
 Each reference becomes a subject layer (its own alpha, else a GrabCut cut-out, see
-:mod:`refgen.media.cutout`) with a soft drop shadow. Subjects are laid out in the order given, in
-rows chosen to fill the frame without covering each other, over a backdrop painted from the
-references' palette (a seeded gradient plus large blurred shapes). Videos move a seeded slow camera
-(pan and zoom, eased; the backdrop moves half as much, for parallax) and give every subject a gentle
-bob and sway; all of it scales with ``movement_amplitude``. With no references an image job gets a
-seeded landscape whose palette comes from the prompt's colour words: plainly a draft.
+:mod:`refgen.media.cutout`) with a soft contact and drop shadow. The first reference that is mostly
+scenery (little foreground) becomes the backdrop instead; without one, the backdrop is a seeded
+studio wall and floor in colours that set the subjects off (:mod:`refgen.media.backdrop`). Subjects
+are laid out in the order given, keeping their aspect ratios, in rows that never overlap
+(:mod:`refgen.media.layout`).
+
+Videos move a seeded camera (an eased pan and zoom plus a slow drift; the backdrop moves half as
+much, for parallax) and give every subject a gentle bob, sway and breath. All of it scales with
+``movement_amplitude`` (``auto`` reads the prompt's verbs), and all of it is bounded: each subject
+moves only within its own cell of the layout and the camera never pushes a subject out of the
+frame. Motions are sums of slow sines and a cosine ease, so consecutive frames never jump.
+
+With no references an image job gets a seeded draft scene whose palette and composition come from
+the prompt's words, captioned as a draft.
 
 Rendering is vectorised OpenCV on uint8 (``warpAffine`` of premultiplied layers into their small
-regions of the frame), so a 1080p frame costs less than encoding it. Frames are made lazily, one at a
-time, as the stream is read. Same job and seed → identical frames.
+regions of the frame; the smooth backdrop is warped at its own, smaller, resolution and upscaled),
+so a 1080p frame costs less than encoding it. Frames are made lazily, one at a time, as the stream
+is read. Same job and seed → identical frames and music.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import queue
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,65 +51,44 @@ from refgen.backends.base import (
 )
 from refgen.domain import TaskKind
 from refgen.errors import GenerationCancelled
-from refgen.media.cutout import Mask, subject_mask
+from refgen.media.backdrop import Color, cover, draft_scene, prompt_palette, studio_backdrop, subject_palette
+from refgen.media.cutout import Cutout, card_mask, cut_out
 from refgen.media.images import load_rgba
+from refgen.media.layout import Box, layout_subjects, motion_room
 from refgen.media.music import synthesize_music
 
 RGBA = npt.NDArray[np.uint8]
-Color = tuple[int, int, int]
 
 AMPLITUDES = {"small": 0.4, "medium": 1.0, "large": 2.0}
 SAMPLE_RATE = 48_000
 PROGRESS_EVERY = 6  # frames
 BACKDROP_MARGIN = 1.2  # the backdrop is this much larger than the frame, room for the camera
-BACKDROP_SCALE = 4  # videos move the backdrop at this fraction of the frame size
-MASK_CACHE_SIZE = 64
+PAINT_SCALE = 4  # a painted backdrop is kept at 1/PAINT_SCALE of the frame size (it is smooth)
+CAMERA_ROOM = 0.06  # the layout shrinks by 1 / (1 + this × movement factor)
+PARALLAX = 0.5  # the backdrop moves this fraction of the subjects' camera motion
+CACHE_SIZE = 64
+PREFETCH = 3  # frames drawn ahead of the encoder
 
 _ACTION = re.compile(
-    r"\b(run\w*|ran|jump\w*|danc\w*|fl(y|ies|ying|ew)|rac(e|es|ing)|chas\w*|fight\w*|spin\w*|leap\w*|sprint\w*|"
-    r"kick\w*|throw\w*|gallop\w*|rush\w*|swing\w*|surf\w*|ski\w*|explod\w*|bounc\w*|somersault\w*|battle\w*)\b",
+    r"\b(run\w*|ran|jump\w*|danc\w*|fl(y|ies|ying|ew)|rac(e|es|ing)|chas\w*|fight\w*|spin\w*|leap\w*|"
+    r"sprint\w*|kick\w*|throw\w*|gallop\w*|rush\w*|swing\w*|surf\w*|ski(s|ing)?|explod\w*|bounc\w*|"
+    r"somersault\w*|battle\w*|dash\w*|hurr(y|ies|ied)|zoom\w*|twirl\w*|skat\w*|charg\w*|crash\w*)\b",
     re.IGNORECASE,
 )
 _CALM = re.compile(
-    r"\b(calm\w*|still|gentl\w*|quiet\w*|sleep\w*|slow\w*|rest\w*|sit\w*|peace\w*|seren\w*|portrait\w*|"
-    r"meditat\w*|relax\w*|static|idle|tranquil\w*|softly)\b",
+    r"\b(calm\w*|still|gentl\w*|quiet\w*|sleep\w*|slow\w*|rest\w*|sit\w*|sat|peace\w*|seren\w*|"
+    r"portrait\w*|meditat\w*|relax\w*|static|idle|tranquil\w*|softly|pos(e|es|ing)|stand\w*|stood|"
+    r"lie|lies|lying|float\w*|doz\w*|wait\w*|listen\w*|read(s|ing)?)\b",
     re.IGNORECASE,
 )
-_COLOR_WORDS: dict[str, Color] = {
-    "red": (200, 40, 45),
-    "orange": (240, 140, 40),
-    "yellow": (245, 210, 60),
-    "gold": (220, 175, 55),
-    "green": (60, 160, 80),
-    "forest": (35, 95, 55),
-    "teal": (40, 150, 150),
-    "cyan": (70, 200, 220),
-    "blue": (50, 100, 200),
-    "ocean": (30, 90, 150),
-    "sea": (40, 120, 170),
-    "sky": (120, 180, 235),
-    "navy": (25, 40, 100),
-    "purple": (120, 60, 170),
-    "violet": (140, 90, 200),
-    "pink": (235, 120, 170),
-    "magenta": (200, 50, 160),
-    "brown": (120, 80, 45),
-    "white": (240, 240, 235),
-    "snow": (235, 240, 248),
-    "grey": (130, 130, 135),
-    "gray": (130, 130, 135),
-    "black": (25, 25, 30),
-    "night": (20, 25, 60),
-    "sunset": (245, 120, 70),
-    "desert": (220, 180, 120),
-    "grass": (90, 170, 70),
-    "fire": (230, 80, 30),
-    "lake": (60, 120, 160),
-}
 
 
 def movement_factor(amplitude: str, prompt: str) -> float:
-    """How much things move: small < medium < large; ``auto`` reads the prompt's verbs."""
+    """How much things move: small < medium < large; ``auto`` reads the prompt's verbs.
+
+    ``auto``: a prompt with an action verb (run, jump, dance, fly…) moves like ``large``; one with
+    only calm verbs (sit, sleep, pose, rest…) like ``small``; anything else like ``medium``.
+    """
     if amplitude in AMPLITUDES:
         return AMPLITUDES[amplitude]
     if _ACTION.search(prompt):
@@ -111,14 +102,68 @@ def movement_factor(amplitude: str, prompt: str) -> float:
 class _Layer:
     """A subject ready to draw: premultiplied RGBA (shadow baked in) and where it sits."""
 
-    pixels: RGBA  # premultiplied RGBA at its base size
+    pixels: RGBA  # premultiplied RGBA at its base size, the subject plus padding for the shadow
     anchor: tuple[float, float]  # bottom centre of the subject, in layer pixels
+    pixel_height: float  # the subject's height in layer pixels
+    size: tuple[float, float]  # the subject's width and height at rest, frame pixels
     position: tuple[float, float]  # where the anchor goes in the frame at rest
     bob: float  # px
     sway: float  # degrees
     breathe: float  # relative scale
     freq: tuple[float, float, float]  # Hz: bob, sway, breathe
     phase: tuple[float, float, float]
+
+    def pose(self, t: float) -> tuple[float, float, float]:
+        """(dy px, angle degrees, scale) at ``t`` seconds: at rest at t = 0, smooth, bounded by 2×."""
+        fb, fs, fr = self.freq
+        pb, ps, pr = self.phase
+        dy = self.bob * (math.sin(2 * math.pi * fb * t + pb) - math.sin(pb))
+        angle = self.sway * (math.sin(2 * math.pi * fs * t + ps) - math.sin(ps))
+        s = 1 + self.breathe * (math.sin(2 * math.pi * fr * t + pr) - math.sin(pr))
+        return dy, angle, s
+
+    def envelope(self, k: float = 1.0) -> Box:
+        """A box the subject never leaves with its motions scaled by ``k`` (camera at rest)."""
+        w, h = self.size
+        px, py = self.position
+        smax = 1 + 2 * self.breathe * k
+        sin = math.sin(math.radians(min(80.0, 2 * self.sway * k)))
+        bob = 2 * self.bob * k
+        half = smax * (w / 2 + h * sin)
+        return Box(px - half, py - smax * (h + w / 2 * sin) - bob, px + half, py + smax * w / 2 * sin + bob)
+
+    def box(self, t: float, camera: tuple[float, float, float], centre: tuple[float, float]) -> Box:
+        """The subject's axis-aligned bounding box in the frame at ``t``."""
+        m = self._matrix(t, camera, centre)
+        w, h = self.size
+        pts = np.array([[-w / 2, -h], [w / 2, -h], [-w / 2, 0.0], [w / 2, 0.0]]) @ m[:, :2].T + m[:, 2]
+        return Box(
+            float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
+        )
+
+    def _matrix(
+        self, t: float, camera: tuple[float, float, float], centre: tuple[float, float]
+    ) -> npt.NDArray[np.float64]:
+        """Maps a point relative to the anchor, in rest frame pixels, to the frame at ``t``."""
+        z, tx, ty = camera
+        dy, angle, s = self.pose(t)
+        theta = math.radians(angle)
+        cos, sin = math.cos(theta) * s * z, math.sin(theta) * s * z
+        cx, cy = centre
+        px, py = self.position
+        ox = cx + z * (px - cx) + tx
+        oy = cy + z * (py + dy - cy) + ty
+        return np.array([[cos, -sin, ox], [sin, cos, oy]], np.float64)
+
+    def layer_matrix(
+        self, t: float, camera: tuple[float, float, float], centre: tuple[float, float]
+    ) -> npt.NDArray[np.float64]:
+        """Maps layer pixels to the frame at ``t``."""
+        m = self._matrix(t, camera, centre)
+        k = self.size[1] / max(1e-6, self.pixel_height)
+        ax, ay = self.anchor
+        lin = m[:, :2] * k
+        return np.column_stack([lin, m[:, 2] - lin @ np.array([ax, ay])])
 
 
 @dataclass
@@ -132,8 +177,37 @@ class _Camera:
         e = 0.5 - 0.5 * math.cos(math.pi * u)
         z = self.zoom[0] + (self.zoom[1] - self.zoom[0]) * e
         amp, freq, phase = self.drift
-        wobble = amp * math.sin(2 * math.pi * freq * t + phase)
-        return z, self.pan[0] * (e - 0.5) + wobble, self.pan[1] * (e - 0.5) + 0.5 * wobble
+        wobble = amp * (math.sin(2 * math.pi * freq * t + phase) - math.sin(phase))
+        return z, self.pan[0] * e + wobble, self.pan[1] * e + 0.5 * wobble
+
+    def scaled(self, k: float) -> _Camera:
+        z0, z1 = self.zoom
+        return _Camera(
+            zoom=(1 + (z0 - 1) * k, 1 + (z1 - 1) * k),
+            pan=(self.pan[0] * k, self.pan[1] * k),
+            drift=(self.drift[0] * k, self.drift[1], self.drift[2]),
+        )
+
+    def keeps_inside(self, content: Box, width: int, height: int) -> bool:
+        """True when ``content`` stays in the frame (a 1% border) for every zoom and pan it can take."""
+        zs = self.zoom
+        amp = 2 * abs(self.drift[0])
+        xs = (min(0.0, self.pan[0]) - amp, max(0.0, self.pan[0]) + amp)
+        ys = (min(0.0, self.pan[1]) - amp / 2, max(0.0, self.pan[1]) + amp / 2)
+        cx, cy = width / 2, height / 2
+        px, py = 0.01 * width, 0.01 * height
+        for z in zs:
+            if cx + z * (content.x0 - cx) + xs[0] < px or cx + z * (content.x1 - cx) + xs[1] > width - px:
+                return False
+            if cy + z * (content.y0 - cy) + ys[0] < py or cy + z * (content.y1 - cy) + ys[1] > height - py:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class _Reference:
+    rgba: RGBA
+    cutout: Cutout
 
 
 class CompositorBackend:
@@ -142,7 +216,7 @@ class CompositorBackend:
     name = "compositor"
 
     def __init__(self) -> None:
-        self._masks: OrderedDict[str, Mask] = OrderedDict()
+        self._masks: OrderedDict[str, Cutout] = OrderedDict()
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -160,22 +234,16 @@ class CompositorBackend:
     ) -> VideoOutput | ImageOutput:
         if job.width <= 0 or job.height <= 0:
             raise ValueError(f"job size {job.width}x{job.height} is not positive")
-        rng = np.random.default_rng([job.seed & 0xFFFFFFFF, 0xC0])
-        subjects = []
-        for path in job.references:
-            _check(cancel)
-            subjects.append(self._subject(path))
         _check(cancel)
-        palette = _palette(subjects, rng) if subjects else _prompt_palette(job.prompt, job.seed)
-        factor = movement_factor(job.movement_amplitude, job.prompt)
+        references = self.references(job.references)
+        _check(cancel)
+        scene = Scene(job, references, still=job.kind == TaskKind.IMAGE)
         if job.kind == TaskKind.IMAGE:
-            scene = _Scene(job.width, job.height, subjects, palette, factor, rng, margin=1.0)
             image = scene.frame(0.0, 0.0)
-            if not subjects:
+            if not references:
                 image = _draft_caption(image, job.prompt)
             progress(1, 1)
             return ImageOutput(image=image)
-        scene = _Scene(job.width, job.height, subjects, palette, factor, rng, margin=BACKDROP_MARGIN)
         audio = None
         if job.bgm:
             audio = synthesize_music(job.frame_count * SAMPLE_RATE // job.fps, job.seed, SAMPLE_RATE)
@@ -187,21 +255,28 @@ class CompositorBackend:
             sample_rate=SAMPLE_RATE,
         )
 
-    def _subject(self, path: Path) -> tuple[RGBA, Mask]:
-        data = Path(path).read_bytes()
+    def references(self, paths: Sequence[Path]) -> list[_Reference]:
+        """Load and cut out every reference (in parallel; cut-outs are cached by content)."""
+        datas = [Path(p).read_bytes() for p in paths]
+        if len(datas) <= 1:
+            return [self._reference(d) for d in datas]
+        with ThreadPoolExecutor(max_workers=min(4, len(datas))) as pool:  # OpenCV releases the GIL
+            return list(pool.map(self._reference, datas))
+
+    def _reference(self, data: bytes) -> _Reference:
         rgba = load_rgba(data)
         key = hashlib.sha256(data).hexdigest()
         with self._lock:
-            mask = self._masks.get(key)
-            if mask is not None:
+            cut = self._masks.get(key)
+            if cut is not None:
                 self._masks.move_to_end(key)
-        if mask is None or mask.shape != rgba.shape[:2]:
-            mask = subject_mask(rgba)
+        if cut is None or cut.mask.shape != rgba.shape[:2]:
+            cut = cut_out(rgba)
             with self._lock:
-                self._masks[key] = mask
-                while len(self._masks) > MASK_CACHE_SIZE:
+                self._masks[key] = cut
+                while len(self._masks) > CACHE_SIZE:
                     self._masks.popitem(last=False)
-        return rgba, mask
+        return _Reference(rgba, cut)
 
 
 def _check(cancel: CancelToken) -> None:
@@ -209,357 +284,304 @@ def _check(cancel: CancelToken) -> None:
         raise GenerationCancelled()
 
 
-def _frames(
-    scene: _Scene, count: int, fps: int, progress: ProgressFn, cancel: CancelToken
-) -> Iterator[Frame]:
+def _frames(scene: Scene, count: int, fps: int, progress: ProgressFn, cancel: CancelToken) -> Iterator[Frame]:
+    """Yield the frames in order, rendered ``PREFETCH`` ahead in a thread while the reader encodes.
+
+    OpenCV releases the GIL, so drawing the next frames overlaps with encoding this one; the queue
+    is bounded, so at most ``PREFETCH`` + 1 frames exist at a time.
+    """
     progress(0, count)
-    for i in range(count):
-        _check(cancel)
-        yield scene.frame(i / max(1, count - 1), i / fps)
-        if (i + 1) % PROGRESS_EVERY == 0 or i + 1 == count:
-            progress(i + 1, count)
+    frames: queue.Queue[tuple[int, Frame | BaseException]] = queue.Queue(maxsize=PREFETCH)
+    stop = threading.Event()
+
+    def render() -> None:
+        try:
+            for i in range(count):
+                if stop.is_set():
+                    return
+                item: Frame | BaseException = scene.frame(i / max(1, count - 1), i / fps)
+                while not stop.is_set():
+                    try:
+                        frames.put((i, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:  # handed to the reader, raised there
+            frames.put((-1, exc))
+
+    worker = threading.Thread(target=render, name="compositor-frames", daemon=True)
+    worker.start()
+    try:
+        for i in range(count):
+            _check(cancel)
+            _, item = frames.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if (i + 1) % PROGRESS_EVERY == 0 or i + 1 == count:
+                progress(i + 1, count)
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                frames.get_nowait()
+        worker.join()
 
 
-class _Scene:
-    """Everything precomputed for one job; ``frame(u, t)`` draws one frame."""
+class Scene:
+    """Everything precomputed for one job; :meth:`frame` draws one frame, :meth:`boxes` says where
+    each subject is. ``still`` scenes (images) have no camera margin and no motion."""
 
-    def __init__(
-        self,
-        width: int,
-        height: int,
-        subjects: list[tuple[RGBA, Mask]],
-        palette: list[Color],
-        factor: float,
-        rng: np.random.Generator,
-        *,
-        margin: float,
-    ) -> None:
-        self.w, self.h = width, height
-        self.still = margin <= 1.0
-        bw, bh = math.ceil(width * margin), math.ceil(height * margin)
-        paint = _backdrop if subjects else _landscape
-        backdrop = paint(bw, bh, palette, rng)
-        # Videos warp the (smooth) backdrop at 1/BACKDROP_SCALE size and upscale it: a full-size warp
-        # would cost more than everything else in the frame. Stills use it as it is.
-        self.scale = 1 if self.still else BACKDROP_SCALE
-        self.small_size = (max(2, math.ceil(width / self.scale)), max(2, math.ceil(height / self.scale)))
-        if self.scale > 1:
-            size = (max(2, round(bw / self.scale)), max(2, round(bh / self.scale)))
-            backdrop = np.asarray(cv2.resize(backdrop, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-        self.backdrop = np.asarray(backdrop, dtype=np.uint8)
-        self.bcenter = (self.backdrop.shape[1] / 2, self.backdrop.shape[0] / 2)
-        room = (margin - 1) / 2  # fraction of the frame the backdrop may slide
+    def __init__(self, job: GenerationJob, references: Sequence[_Reference], *, still: bool = False) -> None:
+        self.w, self.h = job.width, job.height
+        self.still = still
+        rng = np.random.default_rng([job.seed & 0xFFFFFFFF, 0xC0])
+        self.factor = 0.0 if still else movement_factor(job.movement_amplitude, job.prompt)
+        scenery = next((r for r in references if r.cutout.scenery), None)
+        subjects = [
+            (r.rgba, r.cutout.mask if not r.cutout.scenery else card_mask(*r.rgba.shape[:2]))
+            for r in references
+            if r is not scenery
+        ]
+        if subjects:
+            palette = subject_palette(subjects, rng)
+        elif scenery is not None:
+            palette = subject_palette([(scenery.rgba, np.full(scenery.rgba.shape[:2], 255, np.uint8))], rng)
+        else:
+            palette = prompt_palette(job.prompt, job.seed)
+        crops = [_crop(rgba, mask) for rgba, mask in subjects]
+        boxes = layout_subjects([c.shape[1] / c.shape[0] for c in crops], self.w, self.h, rng)
+        # leave the camera room to move: the more movement, the smaller the layout (about the centre)
+        shrink = 1 / (1 + CAMERA_ROOM * self.factor)
+        boxes = [_scale_box(b, shrink, self.w / 2, self.h / 2) for b in boxes]
+        self.layers = [
+            _make_layer(c, b, self.factor, i, rng, self.h)
+            for i, (c, b) in enumerate(zip(crops, boxes, strict=True))
+        ]
+        for layer, cell in zip(self.layers, motion_room(boxes, self.w, self.h), strict=True):
+            _fit_motion(layer, cell)
+        self.camera = self._camera(rng)
+        self.backdrop = self._backdrop(job, scenery, palette, boxes, rng)
+
+    # ------------------------------------------------------------ set-up
+
+    def _camera(self, rng: np.random.Generator) -> _Camera:
         angle = rng.uniform(0, 2 * math.pi)
-        pan = min(0.035 * factor, room * 0.9) * width
-        zoom_delta = 0.04 * factor * (1 if rng.random() < 0.65 else -1)
-        z0 = 1.0 if zoom_delta > 0 else 1.0 - zoom_delta
-        self.camera = _Camera(
-            zoom=(z0, z0 + zoom_delta),
+        pan = 0.03 * self.factor * self.w
+        zoom_delta = 0.035 * self.factor
+        zoom = (1.0, 1.0 + zoom_delta) if rng.random() < 0.65 else (1.0 + zoom_delta, 1.0)
+        camera = _Camera(
+            zoom=zoom,
             pan=(pan * math.cos(angle), pan * math.sin(angle) * 0.5),
             drift=(
-                0.004 * factor * width,
+                0.004 * self.factor * self.w,
                 float(rng.uniform(0.08, 0.16)),
                 float(rng.uniform(0, 2 * math.pi)),
             ),
         )
-        self.layers = _layout_layers(subjects, width, height, factor, rng)
-        self.parallax = 0.5
+        if not self.layers:
+            return camera
+        content = _union([layer.envelope() for layer in self.layers])
+        lo, hi = 0.0, 1.0
+        if camera.keeps_inside(content, self.w, self.h):
+            return camera
+        for _ in range(20):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if camera.scaled(mid).keeps_inside(content, self.w, self.h) else (lo, mid)
+        return camera.scaled(lo)
+
+    def _backdrop(
+        self,
+        job: GenerationJob,
+        scenery: _Reference | None,
+        palette: list[Color],
+        boxes: list[Box],
+        rng: np.random.Generator,
+    ) -> Frame:
+        margin = 1.0 if self.still else BACKDROP_MARGIN
+        bw, bh = math.ceil(self.w * margin), math.ceil(self.h * margin)
+        self.backdrop_size = (bw, bh)  # frame pixels the backdrop covers
+        if scenery is not None:
+            rgb = np.ascontiguousarray(scenery.rgba[..., :3])
+            if self.still:
+                return cover(rgb, bw, bh)
+            return cover(rgb, bw, bh, max_side=max(rgb.shape[:2]))
+        paint = (bw, bh) if self.still else (max(8, bw // PAINT_SCALE), max(8, bh // PAINT_SCALE))
+        if not self.layers:
+            return draft_scene(*paint, job.prompt, palette, rng)
+        bottom_row = [b for b in boxes if b.y1 > boxes[-1].y0]
+        floor = max(b.y1 for b in bottom_row) - 0.3 * max(b.height for b in bottom_row)
+        horizon = min(0.82, max(0.5, (floor + (bh - self.h) / 2) / bh))
+        return studio_backdrop(*paint, palette, rng, horizon=horizon)
+
+    # ------------------------------------------------------------ drawing
+
+    def camera_at(self, u: float, t: float) -> tuple[float, float, float]:
+        return (1.0, 0.0, 0.0) if self.still else self.camera.at(u, t)
+
+    def boxes(self, u: float, t: float) -> list[Box]:
+        """Each subject's bounding box in the frame at clip fraction ``u``, time ``t`` (for tests)."""
+        cam = self.camera_at(u, t)
+        return [layer.box(t, cam, (self.w / 2, self.h / 2)) for layer in self.layers]
 
     def frame(self, u: float, t: float) -> Frame:
-        z, tx, ty = (1.0, 0.0, 0.0) if self.still else self.camera.at(u, t)
-        # backdrop: moves half as much as the subjects, and always covers the frame
-        if self.still:
-            out = self.backdrop.copy()
-        else:
-            k = 1 / self.scale
-            zb = 1 + (z - 1) * self.parallax
-            bx, by = self.bcenter
-            sw, sh = self.small_size
-            m = np.array(
-                [
-                    [zb, 0, sw / 2 - zb * bx + tx * self.parallax * k],
-                    [0, zb, sh / 2 - zb * by + ty * self.parallax * k],
-                ],
-                np.float64,
-            )
-            small = cv2.warpAffine(
-                self.backdrop, m, (sw, sh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-            )
-            out = np.asarray(
-                cv2.resize(small, (self.w, self.h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8
-            )
+        """The frame at clip fraction ``u`` (0 first … 1 last) and ``t`` seconds."""
+        cam = self.camera_at(u, t)
+        out = self._draw_backdrop(cam)
+        centre = (self.w / 2, self.h / 2)
         for layer in self.layers:
-            self._draw(out, layer, z, tx, ty, t)
-        return np.asarray(out, dtype=np.uint8)
+            _draw_layer(out, layer.pixels, layer.layer_matrix(t, cam, centre))
+        return out
 
-    def _draw(self, out: Frame, layer: _Layer, z: float, tx: float, ty: float, t: float) -> None:
-        fb, fs, fr = layer.freq
-        pb, ps, pr = layer.phase
-        # every motion starts from rest at t = 0 (so the first frame is the still layout) and stays smooth
-        dy = layer.bob * (math.sin(2 * math.pi * fb * t + pb) - math.sin(pb))
-        theta = math.radians(layer.sway * (math.sin(2 * math.pi * fs * t + ps) - math.sin(ps)))
-        s = 1 + layer.breathe * (math.sin(2 * math.pi * fr * t + pr) - math.sin(pr))
-        ax, ay = layer.anchor
-        px, py = layer.position
-        cos, sin = math.cos(theta) * s * z, math.sin(theta) * s * z
-        cx, cy = self.w / 2, self.h / 2
-        # layer pixel q -> c + z * (position + R s (q - anchor) + (0, dy) - c) + (tx, ty)
-        ox = cx + z * (px - cx) + tx
-        oy = cy + z * (py + dy - cy) + ty
+    def _draw_backdrop(self, cam: tuple[float, float, float]) -> Frame:
+        z, tx, ty = cam
+        bh_px, bw_px = self.backdrop.shape[:2]
+        bw = self.backdrop_size[0]
+        d = bw_px / bw  # backdrop pixels per frame pixel
+        if self.still and bw_px == self.w and bh_px == self.h:
+            return self.backdrop.copy()
+        # render at the backdrop's own density (d ≤ 1), then upscale: a smooth backdrop costs little
+        d = min(1.0, d)
+        ow, oh = max(2, math.ceil(self.w * d)), max(2, math.ceil(self.h * d))
+        zb = 1 + (z - 1) * PARALLAX
+        k = zb * (ow / self.w) / (bw_px / bw)  # backdrop px -> working px
         m = np.array(
-            [[cos, -sin, ox - cos * ax + sin * ay], [sin, cos, oy - sin * ax - cos * ay]], np.float64
+            [
+                [k, 0, ow / 2 - k * bw_px / 2 + tx * PARALLAX * ow / self.w],
+                [0, k, oh / 2 - k * bh_px / 2 + ty * PARALLAX * oh / self.h],
+            ],
+            np.float64,
         )
-        lh, lw = layer.pixels.shape[:2]
-        corners = np.array([[0, 0, 1], [lw, 0, 1], [0, lh, 1], [lw, lh, 1]], np.float64) @ m.T
-        x0 = max(0, math.floor(corners[:, 0].min()))
-        y0 = max(0, math.floor(corners[:, 1].min()))
-        x1 = min(self.w, math.ceil(corners[:, 0].max()) + 1)
-        y1 = min(self.h, math.ceil(corners[:, 1].max()) + 1)
-        if x1 <= x0 or y1 <= y0:
-            return
-        m[0, 2] -= x0
-        m[1, 2] -= y0
-        warped = cv2.warpAffine(
-            layer.pixels, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        small = cv2.warpAffine(
+            self.backdrop, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        rgb = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
-        inv = cv2.cvtColor(cv2.bitwise_not(cv2.extractChannel(warped, 3)), cv2.COLOR_GRAY2RGB)
-        roi = out[y0:y1, x0:x1]
-        roi[...] = cv2.add(cv2.multiply(roi, inv, scale=1 / 255), rgb)
+        if (ow, oh) == (self.w, self.h):
+            return np.asarray(small, dtype=np.uint8)
+        return np.asarray(cv2.resize(small, (self.w, self.h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
 
 
-# ---------------------------------------------------------------- layout
+def _scale_box(box: Box, k: float, cx: float, cy: float) -> Box:
+    return Box(cx + (box.x0 - cx) * k, cy + (box.y0 - cy) * k, cx + (box.x1 - cx) * k, cy + (box.y1 - cy) * k)
 
 
-def _layout_layers(
-    subjects: list[tuple[RGBA, Mask]], width: int, height: int, factor: float, rng: np.random.Generator
-) -> list[_Layer]:
-    crops = [_crop(rgba, mask) for rgba, mask in subjects]
-    if not crops:
-        return []
-    aspects = [c.shape[1] / c.shape[0] for c in crops]
-    boxes = _layout(aspects, width, height, rng)
-    layers = []
-    sway_phase = float(rng.uniform(0, 2 * math.pi))
-    for i, (crop, (cx, bottom, h)) in enumerate(zip(crops, boxes, strict=True)):
-        pixels, anchor = _prepare_layer(crop, h)
-        layers.append(
-            _Layer(
-                pixels=pixels,
-                anchor=anchor,
-                position=(cx, bottom),
-                bob=0.012 * factor * height * float(rng.uniform(0.7, 1.2)),
-                sway=1.6 * factor * float(rng.uniform(0.7, 1.2)),
-                breathe=0.008 * factor,
-                freq=(
-                    float(rng.uniform(0.35, 0.6)),
-                    float(rng.uniform(0.25, 0.45)),
-                    float(rng.uniform(0.2, 0.4)),
-                ),
-                phase=(
-                    float(rng.uniform(0, 2 * math.pi)),
-                    sway_phase + 0.6 * i + float(rng.uniform(-0.3, 0.3)),
-                    float(rng.uniform(0, 2 * math.pi)),
-                ),
-            )
-        )
-    return layers
+def _union(boxes: Sequence[Box]) -> Box:
+    return Box(
+        min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes), max(b.y1 for b in boxes)
+    )
 
 
-def _layout(
-    aspects: list[float], width: int, height: int, rng: np.random.Generator
-) -> list[tuple[float, float, float]]:
-    """For each subject (width/height ratio): (centre x, bottom y, height) in frame pixels.
-
-    Tries every row count, rows filled in the order given, every subject in a row the same height;
-    keeps the arrangement with the most subject area. Seeded scale and offsets vary it within the
-    slack, never into a neighbour.
-    """
-    n = len(aspects)
-    left, right, top, bottom = 0.06 * width, 0.94 * width, 0.08 * height, 0.94 * height
-    safe_w, safe_h = right - left, bottom - top
-    gap_x, gap_y = 0.06 * width, 0.05 * height
-    best: tuple[float, list[list[int]], list[float]] | None = None
-    for rows in range(1, n + 1):
-        per_row = [n // rows + (1 if r < n % rows else 0) for r in range(rows)]
-        groups, start = [], 0
-        for k in per_row:
-            groups.append(list(range(start, start + k)))
-            start += k
-        row_h = (safe_h - (rows - 1) * gap_y) / rows
-        heights = [min(row_h, (safe_w - (len(g) - 1) * gap_x) / sum(aspects[i] for i in g)) for g in groups]
-        area = sum(heights[r] ** 2 * aspects[i] for r, g in enumerate(groups) for i in g)
-        if best is None or area > best[0] * 1.02:
-            best = (area, groups, heights)
-    assert best is not None
-    _, groups, heights = best
-    used_h = sum(heights)
-    spare_y = (safe_h - used_h) / (len(groups) + 1)
-    boxes: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * n
-    y = top
-    for g, h in zip(groups, heights, strict=True):
-        y += spare_y + h
-        widths = [h * aspects[i] for i in g]
-        spare_x = (safe_w - sum(widths)) / (len(g) + 1)
-        x = left
-        for i, wi in zip(g, widths, strict=True):
-            x += spare_x
-            scale = float(rng.uniform(0.86, 0.97))
-            jitter_x = float(rng.uniform(-0.5, 0.5)) * (wi * (1 - scale) + spare_x * 0.5)
-            lift = float(rng.uniform(0, 0.5)) * h * (1 - scale)
-            boxes[i] = (x + wi / 2 + jitter_x, y - lift, h * scale)
-            x += wi
-        y += gap_y if len(groups) > 1 else 0
-    return boxes
+def _draw_layer(out: Frame, pixels: RGBA, m: npt.NDArray[np.float64]) -> None:
+    """Blend premultiplied ``pixels`` into ``out`` through the affine ``m``, touching only its region."""
+    h, w = out.shape[:2]
+    lh, lw = pixels.shape[:2]
+    corners = np.array([[0, 0, 1], [lw, 0, 1], [0, lh, 1], [lw, lh, 1]], np.float64) @ m.T
+    x0 = max(0, math.floor(corners[:, 0].min()))
+    y0 = max(0, math.floor(corners[:, 1].min()))
+    x1 = min(w, math.ceil(corners[:, 0].max()) + 1)
+    y1 = min(h, math.ceil(corners[:, 1].max()) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return
+    m = m.copy()
+    m[0, 2] -= x0
+    m[1, 2] -= y0
+    warped = cv2.warpAffine(
+        pixels, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
+    rgb = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)
+    inv = cv2.cvtColor(cv2.bitwise_not(cv2.extractChannel(warped, 3)), cv2.COLOR_GRAY2RGB)
+    roi = out[y0:y1, x0:x1]
+    roi[...] = cv2.add(cv2.multiply(roi, inv, scale=1 / 255), rgb)
 
 
-def _crop(rgba: RGBA, mask: Mask) -> RGBA:
-    """The subject's bounding box (a little margin kept) with the mask as alpha."""
-    ys, xs = np.nonzero(mask > 12)
+# ---------------------------------------------------------------- subjects
+
+
+def _make_layer(crop: RGBA, box: Box, factor: float, i: int, rng: np.random.Generator, height: int) -> _Layer:
+    pixels, anchor, pixel_height = _prepare_layer(crop, box.height)
+    return _Layer(
+        pixels=pixels,
+        anchor=anchor,
+        pixel_height=pixel_height,
+        size=(box.width, box.height),
+        position=(box.centre_x, box.y1),
+        bob=0.01 * factor * height * float(rng.uniform(0.7, 1.2)),
+        sway=1.2 * factor * float(rng.uniform(0.7, 1.2)),
+        breathe=0.006 * factor,
+        freq=(float(rng.uniform(0.35, 0.6)), float(rng.uniform(0.25, 0.45)), float(rng.uniform(0.2, 0.4))),
+        phase=(
+            float(rng.uniform(0, 2 * math.pi)),
+            0.6 * i + float(rng.uniform(0, 2 * math.pi)),
+            float(rng.uniform(0, 2 * math.pi)),
+        ),
+    )
+
+
+def _fit_motion(layer: _Layer, cell: Box) -> None:
+    """Scale the layer's own motions down until it never leaves its cell."""
+    if layer.envelope().inside(cell):
+        return
+    lo, hi = 0.0, 1.0
+    for _ in range(20):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if layer.envelope(mid).inside(cell) else (lo, mid)
+    layer.bob *= lo
+    layer.sway *= lo
+    layer.breathe *= lo
+
+
+def _crop(rgba: RGBA, mask: npt.NDArray[np.uint8]) -> RGBA:
+    """The subject's bounding box with the mask as alpha."""
+    ys, xs = np.nonzero(mask > 24)
     h, w = mask.shape
     if len(xs) == 0:
         y0, y1, x0, x1 = 0, h, 0, w
     else:
-        pad = round(0.02 * max(h, w))
-        y0, y1 = max(0, int(ys.min()) - pad), min(h, int(ys.max()) + pad + 1)
-        x0, x1 = max(0, int(xs.min()) - pad), min(w, int(xs.max()) + pad + 1)
+        y0, y1 = int(ys.min()), int(ys.max()) + 1
+        x0, x1 = int(xs.min()), int(xs.max()) + 1
     out = rgba[y0:y1, x0:x1].copy()
     out[..., 3] = mask[y0:y1, x0:x1]
     return out
 
 
-def _prepare_layer(crop: RGBA, height: float) -> tuple[RGBA, tuple[float, float]]:
-    """Scale a cut-out to ``height`` px, premultiply, bake in a soft drop shadow; return the anchor."""
+def _prepare_layer(crop: RGBA, height: float) -> tuple[RGBA, tuple[float, float], float]:
+    """Scale a cut-out to ``height`` px (aspect kept), premultiply, bake in soft shadows.
+
+    Returns the layer's pixels, the subject's bottom centre in them and the subject's height in them.
+    """
     ch, cw = crop.shape[:2]
     scale = max(1e-3, height / ch)
     size = (max(2, round(cw * scale)), max(2, round(height)))
-    alpha = crop[..., 3:4].astype(np.float32) / 255
-    premult = np.concatenate([crop[..., :3].astype(np.float32) * alpha, alpha * 255], axis=2)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    sub = cv2.resize(premult, size, interpolation=interp)
+    sub = cv2.resize(crop, size, interpolation=interp)
     sh, sw = sub.shape[:2]
-    pad_x, pad_top, pad_bottom = round(0.08 * sw) + 4, 4, round(0.08 * sh) + 4
-    canvas = np.zeros((sh + pad_top + pad_bottom, sw + 2 * pad_x, 4), np.float32)
-    canvas[pad_top : pad_top + sh, pad_x : pad_x + sw] = sub
-    a_sub = canvas[..., 3] / 255
-    off_x, off_y = 0.025 * sh, 0.03 * sh
-    shift = np.array([[1, 0, off_x], [0, 1, off_y]], np.float64)
-    shadow = cv2.warpAffine(a_sub, shift, (a_sub.shape[1], a_sub.shape[0]), borderMode=cv2.BORDER_CONSTANT)
-    shadow = cv2.GaussianBlur(shadow, (0, 0), max(1.0, 0.025 * sh)) * 0.35
-    alpha_out = a_sub + shadow * (1 - a_sub)
-    canvas[..., 3] = alpha_out * 255
-    pixels = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
-    return pixels, (pad_x + sw / 2, pad_top + sh)
-
-
-# ---------------------------------------------------------------- colour and backdrops
-
-
-def _palette(subjects: list[tuple[RGBA, Mask]], rng: np.random.Generator, k: int = 5) -> list[Color]:
-    """The references' main colours, most common first (seeded k-means on a pixel sample)."""
-    samples = []
-    for rgba, mask in subjects:
-        small = cv2.resize(rgba, (64, 64), interpolation=cv2.INTER_AREA)
-        m = cv2.resize(mask, (64, 64), interpolation=cv2.INTER_AREA).reshape(-1)
-        px = small[..., :3].reshape(-1, 3).astype(np.float32)
-        subject_px = px[m > 128]
-        samples.append(subject_px if len(subject_px) >= 64 else px)
-    points = np.concatenate(samples)
-    k = min(k, len(points))
-    centres = points[rng.choice(len(points), size=k, replace=False)]
-    labels = np.zeros(len(points), np.int64)
-    for _ in range(10):
-        dist = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        labels = dist.argmin(axis=1)
-        for c in range(k):
-            members = points[labels == c]
-            if len(members):
-                centres[c] = members.mean(axis=0)
-    counts = np.bincount(labels, minlength=k)
-    order = np.argsort(-counts, kind="stable")
-    return [(int(centres[c][0]), int(centres[c][1]), int(centres[c][2])) for c in order]
-
-
-def _prompt_palette(prompt: str, seed: int) -> list[Color]:
-    """Colours named in the prompt, else hues picked from a hash of its words (and the seed)."""
-    words = re.findall(r"[a-z]+", prompt.lower())
-    named = [_COLOR_WORDS[w] for w in words if w in _COLOR_WORDS]
-    digest = hashlib.sha256((" ".join(words) + f"#{seed}").encode()).digest()
-    colors: list[Color] = list(dict.fromkeys(named))
-    i = 0
-    while len(colors) < 5:
-        hue = digest[i % len(digest)] / 255 * 179
-        sat = 90 + digest[(i + 7) % len(digest)] % 120
-        val = 120 + digest[(i + 13) % len(digest)] % 120
-        hsv = np.array([[[hue, sat, val]]], np.uint8)
-        r, g, b = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0]
-        colors.append((int(r), int(g), int(b)))
-        i += 1
-    return colors
-
-
-def _soften(color: Color, amount: float, toward: float = 235.0) -> npt.NDArray[np.float32]:
-    c = np.array(color, np.float32)
-    return c * (1 - amount) + toward * amount
-
-
-def _backdrop(width: int, height: int, palette: list[Color], rng: np.random.Generator) -> Frame:
-    """A seeded soft gradient with large blurred shapes in the palette, painted small and upscaled."""
-    sw, sh = max(8, width // 8), max(8, height // 8)
-    angle = rng.uniform(0, 2 * math.pi)
-    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
-    proj = (xx / sw - 0.5) * math.cos(angle) + (yy / sh - 0.5) * math.sin(angle)
-    g = np.clip(proj + 0.5, 0, 1)[..., None]
-    c0 = _soften(palette[min(1, len(palette) - 1)], 0.55)
-    c1 = _soften(palette[min(2, len(palette) - 1)], 0.35, toward=60.0)
-    img = c0 * (1 - g) + c1 * g
-    for _ in range(int(rng.integers(5, 9))):
-        color = _soften(palette[int(rng.integers(len(palette)))], float(rng.uniform(0.2, 0.5)))
-        layer = np.zeros((sh, sw), np.float32)
-        center = (int(rng.uniform(0, sw)), int(rng.uniform(0, sh)))
-        axes = (int(rng.uniform(0.1, 0.35) * sw) + 1, int(rng.uniform(0.1, 0.35) * sh) + 1)
-        cv2.ellipse(layer, center, axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
-        layer = cv2.GaussianBlur(layer, (0, 0), max(1.0, 0.06 * sw)) * float(rng.uniform(0.3, 0.6))
-        img = img * (1 - layer[..., None]) + color * layer[..., None]
-    # vignette
-    r = np.sqrt(((xx / sw - 0.5) * 1.2) ** 2 + (yy / sh - 0.5) ** 2)
-    img *= (1 - 0.25 * np.clip(r - 0.2, 0, 1))[..., None]
-    small = np.clip(img, 0, 255).astype(np.uint8)
-    return np.asarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
-
-
-def _landscape(width: int, height: int, palette: list[Color], rng: np.random.Generator) -> Frame:
-    """A seeded draft scene for prompts without references: sky, a sun, layered hills."""
-    k = max(2.0, max(width, height) / 960)  # paint at most ~960 px wide, then upscale
-    sw, sh = max(16, round(width / k)), max(16, round(height / k))
-    yy = np.linspace(0, 1, sh, dtype=np.float32)[:, None, None]
-    top = _soften(palette[0], 0.3, toward=40.0)
-    horizon = _soften(palette[1 % len(palette)], 0.55)
-    img = np.broadcast_to(top * (1 - yy) + horizon * yy, (sh, sw, 3)).copy()
-    sun = np.zeros((sh, sw), np.float32)
-    sx, sy, sr = int(rng.uniform(0.2, 0.8) * sw), int(rng.uniform(0.15, 0.4) * sh), max(2, int(0.08 * sh))
-    cv2.circle(sun, (sx, sy), sr, 1.0, -1)
-    glow = cv2.GaussianBlur(sun, (0, 0), sr * 1.5)
-    sun_c = _soften(palette[2 % len(palette)], 0.5, toward=255.0)
-    for layer, strength in ((glow, 0.6), (cv2.GaussianBlur(sun, (0, 0), 1.0), 1.0)):
-        a = np.clip(layer * strength, 0, 1)[..., None]
-        img = img * (1 - a) + sun_c * a
-    xs = np.linspace(0, 1, sw, dtype=np.float32)
-    for i in range(3):
-        base = 0.55 + 0.13 * i
-        ridge = base + sum(
-            float(rng.uniform(0.02, 0.06))
-            / (j + 1)
-            * np.sin(2 * np.pi * (j + 1) * xs * rng.uniform(0.6, 1.4) + rng.uniform(0, 6.3))
-            for j in range(3)
-        )
-        # a soft one-pixel edge: anti-aliased at paint size, smooth after the upscale
-        depth = (np.arange(sh, dtype=np.float32)[:, None] - ridge[None, :] * sh) / 1.2
-        fill = np.clip(depth + 0.5, 0, 1)[..., None]
-        color = _soften(palette[(3 + i) % len(palette)], 0.1, toward=20.0 + 30 * i) * (0.9 - 0.15 * i)
-        img = img * (1 - fill) + color * fill
-    small = np.clip(img, 0, 255).astype(np.uint8)
-    return np.asarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+    pad_x, pad_top, pad_bottom = round(0.06 * sw) + 4, 4, round(0.06 * sh) + 4
+    lh, lw = sh + pad_top + pad_bottom, sw + 2 * pad_x
+    alpha = np.zeros((lh, lw), np.float32)
+    alpha[pad_top : pad_top + sh, pad_x : pad_x + sw] = sub[..., 3].astype(np.float32) / 255
+    # shadows are soft, so they are computed at a small size and scaled up
+    f = max(1, round(sh / 160))
+    small = cv2.resize(alpha, (max(2, lw // f), max(2, lh // f)), interpolation=cv2.INTER_AREA)
+    ssh = sh / f
+    shift = np.array([[1, 0, 0.02 * ssh], [0, 1, 0.025 * ssh]], np.float64)
+    drop = cv2.warpAffine(small, shift, (small.shape[1], small.shape[0]), borderMode=cv2.BORDER_CONSTANT)
+    drop = cv2.GaussianBlur(drop, (0, 0), max(1.0, 0.025 * ssh)) * 0.3
+    contact = np.zeros_like(small)
+    base_y = (pad_top + sh) / f
+    cx = (pad_x + sw / 2) / f
+    axes = (max(1, round(sw / f * 0.42)), max(1, round(ssh * 0.035)))
+    cv2.ellipse(contact, (round(cx), round(base_y)), axes, 0, 0, 360, 1.0, -1, lineType=cv2.LINE_AA)
+    contact = cv2.GaussianBlur(contact, (0, 0), max(1.0, ssh * 0.02)) * 0.45
+    shadow = np.maximum(drop, contact)
+    shadow = cv2.resize(shadow, (lw, lh), interpolation=cv2.INTER_LINEAR)
+    a = alpha[..., None]
+    out_alpha = alpha + shadow * (1 - alpha)
+    rgb = np.zeros((lh, lw, 3), np.float32)
+    rgb[pad_top : pad_top + sh, pad_x : pad_x + sw] = sub[..., :3]
+    premult = rgb * a  # shadow is black: it adds alpha, no colour
+    pixels = np.empty((lh, lw, 4), np.uint8)
+    pixels[..., :3] = np.clip(premult + 0.5, 0, 255)
+    pixels[..., 3] = np.clip(out_alpha * 255 + 0.5, 0, 255)
+    return pixels, (pad_x + sw / 2, pad_top + sh), float(sh)
 
 
 def _draft_caption(image: Frame, prompt: str) -> Frame:

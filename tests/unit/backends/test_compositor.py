@@ -5,13 +5,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 import pytest
 
 from refgen.backends.base import GenerationBackend, GenerationJob, ImageOutput, VideoOutput
-from refgen.backends.compositor import CompositorBackend, movement_factor
+from refgen.backends.compositor import CompositorBackend, Scene, movement_factor
 from refgen.domain import TaskKind
 from refgen.errors import GenerationCancelled
+from refgen.media.images import load_rgba
+from refgen.media.layout import Box
+from refgen.media.video import VideoTarget, encode_output, probe
+from tests.unit.media.photos import landscape, sample_photo, subject_on_clutter, write_rgb
 
 JobFactory = Callable[..., GenerationJob]
 SUBJECT_COLORS = ((220, 30, 30), (30, 60, 220), (40, 190, 60))
@@ -256,3 +262,184 @@ def test_compositor_renders_1080p_quickly(
     elapsed = time.perf_counter() - started
     assert count == 48
     assert elapsed < 48 / 10  # well above 10 fps even on a small CI machine
+
+
+# ---------------------------------------------------------------- layout, motion, scenery, encode
+
+
+def _scene(backend: CompositorBackend, job: GenerationJob) -> Scene:
+    return Scene(job, backend.references(job.references), still=job.kind == TaskKind.IMAGE)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "count"), [(320, 180, 3), (180, 320, 3), (320, 180, 5), (240, 240, 2)]
+)
+def test_compositor_subjects_never_overlap_or_leave_the_frame(
+    backend: CompositorBackend,
+    make_reference: Callable[..., Path],
+    video_job: JobFactory,
+    tmp_path: Path,
+    width: int,
+    height: int,
+    count: int,
+) -> None:
+    refs = tuple(
+        make_reference(tmp_path / f"{i}.png", SUBJECT_COLORS[i % 3], alpha=True, size=(200 + 60 * i, 300))
+        for i in range(count)
+    )
+    for seed in (1, 2, 3):
+        scene = _scene(
+            backend, video_job(refs, amplitude="large", width=width, height=height, seed=seed, duration=4)
+        )
+        frame_box = Box(0, 0, width, height)
+        for i in range(0, 96, 3):
+            boxes = scene.boxes(i / 95, i / 24)
+            assert all(b.inside(frame_box) for b in boxes), (seed, i)
+            assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2)), (seed, i)
+
+
+def test_compositor_keeps_each_subjects_aspect_ratio(
+    backend: CompositorBackend, make_reference: Callable[..., Path], video_job: JobFactory, tmp_path: Path
+) -> None:
+    wide = make_reference(tmp_path / "wide.png", SUBJECT_COLORS[0], alpha=True, size=(400, 160))
+    tall = make_reference(tmp_path / "tall.png", SUBJECT_COLORS[1], alpha=True, size=(150, 420))
+    expected = []
+    for path in (wide, tall):
+        alpha = load_rgba(path)[..., 3]
+        ys, xs = np.nonzero(alpha > 24)
+        expected.append((xs.max() + 1 - xs.min()) / (ys.max() + 1 - ys.min()))
+    for width, height in ((320, 180), (180, 320)):
+        scene = _scene(backend, video_job((wide, tall), width=width, height=height))
+        for box, aspect in zip(scene.boxes(0, 0), expected, strict=True):
+            assert box.width / box.height == pytest.approx(aspect, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_compositor_draws_subjects_recognisably_from_photos(
+    backend: CompositorBackend, cancel_token: Callable[..., object], tmp_path: Path
+) -> None:
+    rgb, _ = subject_on_clutter(3)
+    refs = [write_rgb(tmp_path / "clutter.png", rgb)]
+    refs += [p for p in (sample_photo("astronaut.png"), sample_photo("coffee.png")) if p is not None]
+    job = GenerationJob("i", TaskKind.IMAGE, "viduq2", "friends", tuple(refs), 640, 360, seed=4)
+    scene = _scene(backend, job)
+    image = scene.frame(0, 0)
+    for ref, box in zip(backend.references(job.references), scene.boxes(0, 0), strict=True):
+        mask = ref.cutout.mask
+        ys, xs = np.nonzero(mask > 24)
+        crop = ref.rgba[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy()
+        crop[..., 3] = mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        x0, y0 = round(box.x0), round(box.y0)
+        size = (round(box.x1) - x0, round(box.y1) - y0)
+        want = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        got = image[y0 : y0 + size[1], x0 : x0 + size[0]]
+        solid = want[..., 3] > 240
+        assert solid.mean() > 0.2
+        # the same picture, up to sub-pixel placement (compared slightly blurred)
+        blur_got = cv2.GaussianBlur(got, (0, 0), 1.5).astype(int)
+        blur_want = cv2.GaussianBlur(np.ascontiguousarray(want[..., :3]), (0, 0), 1.5).astype(int)
+        inner = cv2.erode(solid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        assert np.abs(blur_got - blur_want)[inner].mean() < 8
+
+
+def test_compositor_uses_a_scenery_reference_as_the_backdrop(
+    backend: CompositorBackend,
+    references: tuple[Path, ...],
+    cancel_token: Callable[..., object],
+    tmp_path: Path,
+) -> None:
+    scenery = write_rgb(tmp_path / "land.png", landscape())
+    job = GenerationJob("i", TaskKind.IMAGE, "viduq2", "p", (scenery, *references[:2]), 480, 270, seed=2)
+    scene = _scene(backend, job)
+    assert len(scene.layers) == 2  # the landscape is not a subject
+    out = backend.generate(job, _noop, cancel_token())  # type: ignore[arg-type]
+    assert isinstance(out, ImageOutput)
+    sky = out.image[:20, :40].reshape(-1, 3).mean(axis=0)
+    assert sky[2] > sky[0] + 40  # the landscape's blue sky, top left
+    for color in SUBJECT_COLORS[:2]:
+        assert _share_near(out.image, color) > 0.01
+
+
+def _decode(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
+    frames, audio = [], []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            frames.append(frame.to_ndarray(format="rgb24"))
+    with av.open(str(path)) as container:
+        if container.streams.audio:
+            for chunk in container.decode(audio=0):
+                audio.append(chunk.to_ndarray())
+    return frames, (np.concatenate(audio, axis=1) if audio else np.zeros((2, 0), np.float32))
+
+
+def _encode(backend: CompositorBackend, job: GenerationJob, path: Path) -> Path:
+    out = backend.generate(job, _noop, _Never())
+    assert isinstance(out, VideoOutput)
+    encode_output(out, [VideoTarget(path)])
+    return path
+
+
+class _Never:
+    def is_cancelled(self) -> bool:
+        return False
+
+
+@pytest.mark.slow
+def test_compositor_encoded_output_is_deterministic_frames_and_audio(
+    references: tuple[Path, ...], video_job: JobFactory, tmp_path: Path
+) -> None:
+    a = _decode(
+        _encode(CompositorBackend(), video_job(references, seed=5, bgm=True, duration=2), tmp_path / "a.mp4")
+    )
+    b = _decode(
+        _encode(CompositorBackend(), video_job(references, seed=5, bgm=True, duration=2), tmp_path / "b.mp4")
+    )
+    c = _decode(
+        _encode(CompositorBackend(), video_job(references, seed=6, bgm=True, duration=2), tmp_path / "c.mp4")
+    )
+    assert len(a[0]) == 48 and a[0][0].shape == (180, 320, 3)
+    assert all(np.array_equal(x, y) for x, y in zip(a[0], b[0], strict=True))
+    assert a[1].shape[1] >= 2 * 48_000 - 1024 and np.array_equal(a[1], b[1])
+    assert np.abs(a[0][-1].astype(int) - c[0][-1]).mean() > 5
+    assert np.abs(a[1][:, : c[1].shape[1]] - c[1][:, : a[1].shape[1]]).mean() > 0.005
+    info = probe(tmp_path / "a.mp4")
+    assert info.frame_count == 48 and info.duration == pytest.approx(2.0) and info.audio_codec == "aac"
+
+
+def _flow(frames: list[np.ndarray]) -> float:
+    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    mags = []
+    for a, b in itertools.pairwise(grey):
+        flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+        mags.append(float(np.linalg.norm(flow, axis=2).mean()))
+    return float(np.mean(mags))
+
+
+@pytest.mark.slow
+def test_compositor_amplitudes_order_by_optical_flow_in_decoded_frames(
+    backend: CompositorBackend, tmp_path: Path, video_job: JobFactory
+) -> None:
+    rgb, _ = subject_on_clutter(1)
+    refs = (
+        write_rgb(tmp_path / "a.png", rgb),
+        write_rgb(tmp_path / "b.png", subject_on_clutter(2, colour=(40, 90, 200))[0]),
+    )
+    flow = {}
+    for amp in ("small", "medium", "large"):
+        frames, _ = _decode(
+            _encode(backend, video_job(refs, amplitude=amp, duration=2), tmp_path / f"{amp}.mp4")
+        )
+        flow[amp] = _flow(frames)
+        steps = [np.abs(a.astype(np.int16) - b).mean() for a, b in itertools.pairwise(frames)]
+        assert max(steps) < 3 * np.mean(steps) + 1.0, amp  # smooth: no frame jumps
+    assert 0 < flow["small"] < flow["medium"] < flow["large"], flow
+    assert flow["large"] > 1.5 * flow["small"]
+
+
+def test_movement_factor_auto_reads_more_verbs() -> None:
+    large, small, medium = (movement_factor(a, "") for a in ("large", "small", "medium"))
+    assert movement_factor("auto", "a dog chasing a ball") == large
+    assert movement_factor("auto", "a skier racing downhill") == large
+    assert movement_factor("auto", "a cat sleeping on a sofa") == small
+    assert movement_factor("auto", "a woman posing for a portrait") == small
+    assert movement_factor("auto", "a red car") == medium

@@ -1,0 +1,215 @@
+"""Benchmark the compositor: render + encode vs a bare encode, peak memory, and a 4K still.
+
+    .venv/bin/python bench/compositor.py [--seconds 5] [--repeat 1]
+
+1. **Bare encode** (the baseline): the very frames and music the compositor makes for the job below,
+   rendered beforehand into memory, encoded by ``refgen.media.video.encode_video`` with the preset and
+   CRF the worker uses: what the encoder alone costs for this content. (Also printed: a synthetic
+   stream of the same count, a noise frame with a moving stripe, for scale.)
+2. **Compositor**: a reference2video job (5 s, 1080p, 16:9, three photo references, ``large``
+   movement, music on) rendered and encoded the same way, frames streaming into the encoder.
+   Run in a fresh child process so its peak RSS (``ru_maxrss``) is its own; the Python heap peak
+   (``tracemalloc``) is printed too.
+3. **4K reference2image** (3840×2160, three references, cut-outs not cached): wall time.
+
+Prints the figures and the ratio render+encode / bare encode; asserts nothing. Targets: ratio ≤ 1.5,
+peak memory ≤ 1 GB, 4K image ≤ 3 s. References are scikit-image's sample photos when it is installed
+(astronaut, chelsea the cat, coffee), else photo-like pictures painted here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Iterator
+from importlib.util import find_spec
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from refgen.backends.base import GenerationJob, ImageOutput, VideoOutput
+from refgen.backends.compositor import CompositorBackend
+from refgen.domain import TaskKind
+from refgen.media.video import VideoTarget, default_preset, encode_output, encode_video
+
+WIDTH, HEIGHT, FPS = 1920, 1080, 24
+
+
+class _Never:
+    def is_cancelled(self) -> bool:
+        return False
+
+
+def references(folder: Path) -> tuple[Path, ...]:
+    """Three photos: scikit-image's samples if available, else painted photo-like pictures."""
+    spec = find_spec("skimage")
+    if spec is not None and spec.submodule_search_locations:
+        data = Path(next(iter(spec.submodule_search_locations))) / "data"
+        names = ("astronaut.png", "chelsea.png", "coffee.png")
+        if all((data / n).exists() for n in names):
+            return tuple(data / n for n in names)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, colour in enumerate(((200, 70, 50), (60, 90, 190), (230, 190, 60))):
+        h, w = 480, 400 + 80 * i
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        img = np.dstack([110 + 40 * xx / w, 120 + 30 * yy / h, 100 + 20 * (xx + yy) / (w + h)])
+        img += rng.normal(0, 12, img.shape)
+        disc = (((xx - w / 2) / (0.32 * w)) ** 2 + ((yy - h * 0.55) / (0.38 * h)) ** 2) < 1
+        shade = 0.6 + 0.4 * (1 - yy / h)
+        img[disc] = (np.array(colour) * shade[disc][:, None]) + rng.normal(0, 6, (int(disc.sum()), 3))
+        path = folder / f"ref{i}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+        paths.append(path)
+    return tuple(paths)
+
+
+def job(
+    refs: tuple[Path, ...],
+    seconds: int,
+    kind: TaskKind = TaskKind.VIDEO,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+) -> GenerationJob:
+    return GenerationJob(
+        task_id="bench",
+        kind=kind,
+        model="viduq1",
+        prompt="three friends dancing on a stage",
+        references=refs,
+        width=size[0],
+        height=size[1],
+        seed=42,
+        duration=seconds,
+        fps=FPS,
+        movement_amplitude="large",
+        bgm=kind == TaskKind.VIDEO,
+    )
+
+
+def bare_encode(refs: tuple[Path, ...], seconds: int, out: Path) -> tuple[float, float]:
+    """Encode the compositor's own frames (and music), made beforehand: the encoder alone.
+
+    Returns (seconds for the same frames, seconds for a synthetic stream of the same count).
+    """
+    output = CompositorBackend().generate(job(refs, seconds), lambda i, n: None, _Never())
+    assert isinstance(output, VideoOutput)
+    frames = list(output.frames)  # held in memory here only: this is the baseline, not the renderer
+    started = time.perf_counter()
+    encode_video(
+        iter(frames),
+        [VideoTarget(out)],
+        frame_count=len(frames),
+        fps=FPS,
+        audio=output.audio,
+        sample_rate=output.sample_rate,
+    )
+    same = time.perf_counter() - started
+    base = np.random.default_rng(1).integers(0, 255, (HEIGHT // 8, WIDTH // 8, 3), dtype=np.uint8)
+    base = np.asarray(cv2.resize(base, (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+    del frames
+
+    def synthetic() -> Iterator[np.ndarray]:
+        for i in range(output.frame_count):
+            frame = base.copy()
+            x = (i * 17) % (WIDTH - 200)
+            frame[:, x : x + 200] = 255 - frame[:, x : x + 200]
+            yield frame
+
+    started = time.perf_counter()
+    encode_video(synthetic(), [VideoTarget(out)], frame_count=output.frame_count, fps=FPS)
+    return same, time.perf_counter() - started
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (VmHWM: unlike ru_maxrss, reset by exec)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def render_child(seconds: int, refs: list[str], out: str) -> None:
+    """Runs in a fresh process: render + encode one video, print JSON figures."""
+    tracemalloc.start()
+    backend = CompositorBackend()
+    started = time.perf_counter()
+    output = backend.generate(job(tuple(Path(r) for r in refs), seconds), lambda i, n: None, _Never())
+    assert isinstance(output, VideoOutput)
+    setup = time.perf_counter() - started
+    encode_output(output, [VideoTarget(Path(out))])
+    wall = time.perf_counter() - started
+    _, heap_peak = tracemalloc.get_traced_memory()
+    rss = peak_rss()
+    print(json.dumps({"wall": wall, "setup": setup, "heap_peak": heap_peak, "rss_peak": rss}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        render_child(args.seconds, args.child[1:], args.child[0])
+        return
+    count = args.seconds * FPS
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        refs = references(folder)
+        print(f"references: {', '.join(p.name for p in refs)}")
+        print(f"frames: {count} at {WIDTH}x{HEIGHT}, preset {default_preset(WIDTH, HEIGHT)}, crf 23")
+        for run in range(args.repeat):
+            bare, synthetic = bare_encode(refs, args.seconds, folder / "bare.mp4")
+            child = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--seconds",
+                    str(args.seconds),
+                    "--child",
+                    str(folder / "r.mp4"),
+                    *map(str, refs),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            fig = json.loads(child.stdout.strip().splitlines()[-1])
+            print(f"run {run + 1}:")
+            print(f"  bare encode            {bare:6.2f} s  ({count / bare:5.1f} fps; same frames, music)")
+            print(
+                f"  bare encode, synthetic {synthetic:6.2f} s  ({count / synthetic:5.1f} fps; moving stripe)"
+            )
+            print(
+                f"  compositor + encode    {fig['wall']:6.2f} s  ({count / fig['wall']:5.1f} fps; "
+                f"set-up incl. cut-outs {fig['setup']:.2f} s)"
+            )
+            print(f"  ratio                  {fig['wall'] / bare:6.2f}  (target <= 1.5)")
+            streaming = (fig["wall"] - fig["setup"]) / bare
+            print(f"  ratio, cut-outs cached {streaming:6.2f}  (frames streaming into the encoder only)")
+            print(
+                f"  peak memory            {fig['rss_peak'] / 2**20:6.0f} MiB RSS, "
+                f"{fig['heap_peak'] / 2**20:.0f} MiB Python heap  (target <= 1024 MiB)"
+            )
+        backend = CompositorBackend()
+        started = time.perf_counter()
+        out = backend.generate(job(refs, 0, TaskKind.IMAGE, (3840, 2160)), lambda i, n: None, _Never())
+        cold = time.perf_counter() - started
+        assert isinstance(out, ImageOutput) and out.image.shape == (2160, 3840, 3)
+        started = time.perf_counter()
+        backend.generate(job(refs, 0, TaskKind.IMAGE, (3840, 2160)), lambda i, n: None, _Never())
+        warm = time.perf_counter() - started
+        print(f"4K reference2image       {cold:6.2f} s  (cut-outs cached: {warm:.2f} s; target <= 3 s)")
+
+
+if __name__ == "__main__":
+    main()
