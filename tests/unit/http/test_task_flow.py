@@ -256,3 +256,45 @@ def test_model_catalogue_is_served(server: Server) -> None:
     catalogue = server.client.get("/ent/v2/models").json()
     assert catalogue["reference2video"]["vidu1.5"]["durations"]["8"]["resolutions"] == ["720p"]
     assert catalogue["reference2image"]["viduq2"]["served"] is True
+
+
+def test_create_responses_carry_exactly_the_contract_fields(idle_server: Server) -> None:
+    video = create(idle_server, VIDEO)
+    assert set(video) == {
+        "task_id",
+        "state",
+        "model",
+        "images",
+        "prompt",
+        "duration",
+        "seed",
+        "aspect_ratio",
+        "resolution",
+        "movement_amplitude",
+        "bgm",
+        "payload",
+        "off_peak",
+        "watermark",
+        "credits",
+        "created_at",
+    }
+    image = create(idle_server, IMAGE, path="/ent/v2/reference2image")
+    assert set(image) == {
+        "task_id",
+        "state",
+        "model",
+        "prompt",
+        "images",
+        "seed",
+        "aspect_ratio",
+        "resolution",
+        "credits",
+        "callback_url",
+        "payload",
+        "created_at",
+    }
+    assert (
+        isinstance(video["duration"], int)
+        and isinstance(video["bgm"], bool)
+        and isinstance(video["seed"], int)
+    )
