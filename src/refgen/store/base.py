@@ -1,7 +1,13 @@
-"""The contracts of the database: tasks (which are also the queue), API keys.
+"""The contracts of the database: tasks (which are also the queue), API keys, the callback outbox.
 
 The task table is the queue: a worker claims a task atomically, holds a lease it renews with
 heartbeats, and finishes it. A reaper puts tasks whose lease ran out back in the queue.
+
+The callback outbox is transactional: every state change a callback reports (claim →
+``processing``; complete → ``success``; fail, cancel of a waiting task, reaping or releasing to
+``failed``, off-peak expiry → ``failed``) writes a :class:`CallbackDelivery` row for a task with a
+``callback_url`` in the SAME transaction as the change, so no callback is lost to a crash between
+the two. A dispatcher takes due deliveries under a short lease and records every attempt.
 """
 
 from __future__ import annotations
@@ -9,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
-from refgen.domain import Creation, Task
+from refgen.domain import Creation, Task, TaskState
 
 # The ``err_code`` a store writes when it ends a task itself (the worker passes its own to ``fail``).
 CANCELLED = "UserCancelled"  # cancelled by the client (waiting task at once; processing via the flag)
@@ -105,3 +112,79 @@ class TaskQueue(Protocol):
     def release_worker(self, worker_id: str, now: datetime, max_attempts: int | None = None) -> list[str]:
         """Take back at once the tasks of a worker known to be dead: requeue them (or fail them
         once they used ``max_attempts``). Returns the ids of tasks whose state changed."""
+
+
+# --- the callback outbox ----------------------------------------------------------------------
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # to be tried at ``next_attempt_at``
+    DELIVERED = "delivered"  # a 2xx answer
+    FAILED = "failed"  # given up (an operator may still redeliver it)
+
+
+@dataclass(frozen=True)
+class CallbackAttempt:
+    """One try to deliver a callback: when, and the HTTP status or why there was none."""
+
+    number: int  # 1, 2, ... over the delivery's whole life (redeliveries included)
+    at: datetime
+    status_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class CallbackDelivery:
+    """One callback to send: the task's ``state`` at the event, to ``url``, signed with the key's token."""
+
+    id: str
+    task_id: str
+    key_id: str
+    state: TaskState  # the event: processing, success or failed
+    url: str
+    progress: int  # the task's progress when the event happened
+    status: DeliveryStatus
+    attempts: int  # tries so far, in all
+    round_attempts: int  # tries since it was queued or last redelivered (what retry limits count)
+    next_attempt_at: datetime | None  # None once delivered or given up
+    locked_until: datetime | None  # a dispatcher is sending it until then
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None = None
+    history: tuple[CallbackAttempt, ...] = ()  # filled in by list_deliveries and get_delivery
+
+
+class CallbackOutbox(Protocol):
+    """Pending callbacks in the database. Rows are added by the task transitions themselves."""
+
+    def claim_deliveries(self, now: datetime, limit: int, lease_seconds: float) -> list[CallbackDelivery]:
+        """Atomically take up to ``limit`` pending deliveries due at ``now`` (oldest due first)
+        that no one holds, and hold them for ``lease_seconds``: a dispatcher that dies while
+        sending lets them be taken again once that runs out. Two callers never get the same one.
+        A task's callbacks go out in order: a delivery is not taken while an older one of the
+        same task is still pending (held, or waiting for a retry)."""
+
+    def record_attempt(
+        self,
+        delivery_id: str,
+        now: datetime,
+        *,
+        status_code: int | None,
+        error: str | None,
+        delivered: bool,
+        next_attempt_at: datetime | None,
+    ) -> CallbackDelivery | None:
+        """Record one try and release the hold: ``delivered``; else pending again at
+        ``next_attempt_at``, or ``failed`` when that is None. A delivery already delivered stays
+        so. Returns the delivery after the change (None if unknown)."""
+
+    def get_delivery(self, delivery_id: str) -> CallbackDelivery | None:
+        """One delivery with its ``history``."""
+
+    def list_deliveries(self, task_id: str | None = None, limit: int = 100) -> list[CallbackDelivery]:
+        """The newest ``limit`` deliveries (of one task, when given), oldest first, with ``history``."""
+
+    def redeliver(self, delivery_id: str, now: datetime) -> CallbackDelivery | None:
+        """Make a delivery pending again at ``now`` with a fresh round of tries (whatever its
+        status). Returns it after the change (None if unknown)."""

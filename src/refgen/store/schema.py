@@ -10,8 +10,12 @@ Portable SQL only: the same statements run on SQLite (embedded) and PostgreSQL (
   as a column; ``reference_keys`` and ``creations`` are JSON text. The table is the queue: the
   claim index serves ``WHERE state IN (...) ORDER BY off_peak, created_at``; the key index
   serves the per-key count of processing tasks and the unfinished-credits sum.
-- A later ``callback_deliveries`` table (pending signed callbacks, surviving restarts) will
-  reference ``tasks.id``; it gets its own migration.
+- ``callback_deliveries``: the callback outbox, one row per callback to send (written in the
+  transaction that changes the task's state), with its status, retry schedule, the lease of the
+  dispatcher sending it (``locked_until``) and the last outcome. The due index serves
+  ``WHERE status = 'pending' AND next_attempt_at <= now``; the task index serves the operator's
+  list of one task's callbacks.
+- ``callback_attempts``: every try of a delivery (time, HTTP status or error), numbered per delivery.
 """
 
 from __future__ import annotations
@@ -135,4 +139,36 @@ tasks = Table(
     Column("creations", Text, nullable=False),  # JSON list of Creation objects
     Index("ix_tasks_claim", "state", "off_peak", "created_at"),
     Index("ix_tasks_key_state", "key_id", "state"),
+)
+
+callback_deliveries = Table(
+    "callback_deliveries",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("task_id", String(64), ForeignKey("tasks.id"), nullable=False),
+    Column("key_id", String(64), ForeignKey("api_keys.id"), nullable=False),
+    Column("state", String(16), nullable=False),  # the event: processing, success, failed
+    Column("url", Text, nullable=False),
+    Column("progress", Integer, nullable=False),  # the task's progress at the event
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("round_attempts", Integer, nullable=False),  # since queued or last redelivered
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index("ix_callback_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_callback_deliveries_task", "task_id", "created_at"),
+)
+
+callback_attempts = Table(
+    "callback_attempts",
+    metadata,
+    Column("delivery_id", String(64), ForeignKey("callback_deliveries.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("attempted_at", UtcDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
 )

@@ -7,12 +7,18 @@ workers never wait for, nor take, the same task) and locks the key row ``FOR UPD
 counting the key's processing tasks, so two workers claiming two tasks of one key at once cannot
 both slip under its concurrency limit. Credit checks lock the key row the same way.
 
+The callback outbox rides on the same transactions: a state change a callback reports inserts its
+``callback_deliveries`` row before the transaction commits (:func:`_enqueue_callback`).
+Dispatchers take due deliveries the way workers take tasks (``SKIP LOCKED``, or the SQLite write
+lock), marking them with a short lease (``locked_until``).
+
 Driver errors become :class:`~refgen.errors.StoreError` here, once.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -23,10 +29,13 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
+    and_,
     case,
     exc,
+    exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -38,11 +47,14 @@ from refgen.store.base import (
     LEASE_EXHAUSTED,
     OFF_PEAK_EXPIRED,
     ApiKey,
+    CallbackAttempt,
+    CallbackDelivery,
+    DeliveryStatus,
     Heartbeat,
     not_cancellable_message,
 )
 from refgen.store.engine import BEGIN_IMMEDIATE, is_configured_sqlite
-from refgen.store.schema import api_keys, tasks
+from refgen.store.schema import api_keys, callback_attempts, callback_deliveries, tasks
 from refgen.store.times import as_utc
 
 WAITING = (TaskState.CREATED.value, TaskState.QUEUEING.value)
@@ -60,9 +72,10 @@ def _translate() -> Iterator[None]:
 
 
 class SqlStore:
-    """:class:`~refgen.store.base.KeyStore`, :class:`~refgen.store.base.TaskStore` and
-    :class:`~refgen.store.base.TaskQueue` on an engine from :func:`~refgen.store.engine.make_engine`
-    whose schema is migrated (:func:`~refgen.store.migrate.upgrade`). The caller owns the engine."""
+    """:class:`~refgen.store.base.KeyStore`, :class:`~refgen.store.base.TaskStore`,
+    :class:`~refgen.store.base.TaskQueue` and :class:`~refgen.store.base.CallbackOutbox` on an
+    engine from :func:`~refgen.store.engine.make_engine` whose schema is migrated
+    (:func:`~refgen.store.migrate.upgrade`). The caller owns the engine."""
 
     def __init__(self, engine: Engine) -> None:
         if engine.dialect.name == "sqlite" and not is_configured_sqlite(engine):
@@ -191,6 +204,8 @@ class SqlStore:
                     "cancel_requested": True,
                 }
             connection.execute(update(tasks).where(tasks.c.id == task_id).values(**values))
+            if state is not TaskState.PROCESSING:
+                _enqueue_callback(connection, task_id, TaskState.FAILED, now)
             task = _get(connection, task_id)
             assert task is not None
             return task
@@ -263,6 +278,7 @@ class SqlStore:
                 )
                 if result.rowcount != 1:  # taken meanwhile; cannot happen under the locks above
                     continue
+                _enqueue_callback(connection, row.id, TaskState.PROCESSING, now)
                 task = _get(connection, row.id)
                 assert task is not None
                 return task
@@ -294,6 +310,7 @@ class SqlStore:
                 return False
             if row.cancel_requested:
                 _finish(connection, task_id, TaskState.FAILED, now, err_code=CANCELLED)
+                _enqueue_callback(connection, task_id, TaskState.FAILED, now)
                 return False
             _finish(
                 connection,
@@ -308,6 +325,7 @@ class SqlStore:
                 .where(api_keys.c.id == row.key_id, api_keys.c.credits.is_not(None))
                 .values(credits=api_keys.c.credits - row.credits)
             )
+            _enqueue_callback(connection, task_id, TaskState.SUCCESS, now)
             return True
 
     def fail(self, task_id: str, worker_id: str, err_code: str, now: datetime) -> bool:
@@ -323,6 +341,7 @@ class SqlStore:
                 now,
                 err_code=CANCELLED if row.cancel_requested else err_code,
             )
+            _enqueue_callback(connection, task_id, TaskState.FAILED, now)
             return True
 
     def reap(self, now: datetime, max_attempts: int, off_peak_expiry_seconds: float) -> list[str]:
@@ -351,6 +370,7 @@ class SqlStore:
                     .values(state=TaskState.FAILED.value, err_code=OFF_PEAK_EXPIRED, finished_at=now)
                 )
                 if result.rowcount == 1:
+                    _enqueue_callback(connection, task_id, TaskState.FAILED, now)
                     changed.append(task_id)
         return changed
 
@@ -361,6 +381,130 @@ class SqlStore:
         now = as_utc(now)
         with self._write() as connection:
             return _take_back(connection, tasks.c.worker_id == worker_id, now, max_attempts)
+
+    # --- callback outbox --------------------------------------------------------------------
+
+    def claim_deliveries(self, now: datetime, limit: int, lease_seconds: float) -> list[CallbackDelivery]:
+        now = as_utc(now)
+        pending = DeliveryStatus.PENDING.value
+        mine = callback_deliveries
+        older = callback_deliveries.alias("older")
+        # one task's callbacks go out in order: none while an older one of the task is pending
+        earlier_pending = select(older.c.id).where(
+            older.c.task_id == mine.c.task_id,
+            older.c.status == pending,
+            or_(
+                older.c.created_at < mine.c.created_at,
+                and_(older.c.created_at == mine.c.created_at, older.c.id < mine.c.id),
+            ),
+        )
+        due = (
+            select(mine.c.id)
+            .where(
+                mine.c.status == pending,
+                mine.c.next_attempt_at <= now,
+                or_(mine.c.locked_until.is_(None), mine.c.locked_until <= now),
+                ~exists(earlier_pending),
+            )
+            .order_by(callback_deliveries.c.next_attempt_at, callback_deliveries.c.created_at)
+            .limit(limit)
+        )
+        # most polls find nothing: look without the write lock first
+        with self._read() as connection:
+            if connection.execute(due.limit(1)).first() is None:
+                return []
+        with self._write() as connection:
+            ids = connection.execute(due.with_for_update(skip_locked=True)).scalars().all()
+            if not ids:
+                return []
+            connection.execute(
+                update(callback_deliveries)
+                .where(callback_deliveries.c.id.in_(ids))
+                .values(locked_until=now + timedelta(seconds=lease_seconds))
+            )
+            rows = connection.execute(
+                select(callback_deliveries)
+                .where(callback_deliveries.c.id.in_(ids))
+                .order_by(callback_deliveries.c.next_attempt_at, callback_deliveries.c.created_at)
+            ).all()
+        return [_row_to_delivery(row) for row in rows]
+
+    def record_attempt(
+        self,
+        delivery_id: str,
+        now: datetime,
+        *,
+        status_code: int | None,
+        error: str | None,
+        delivered: bool,
+        next_attempt_at: datetime | None,
+    ) -> CallbackDelivery | None:
+        now = as_utc(now)
+        with self._write() as connection:
+            row = connection.execute(
+                select(callback_deliveries.c.status, callback_deliveries.c.attempts)
+                .where(callback_deliveries.c.id == delivery_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return None
+            number = row.attempts + 1
+            connection.execute(
+                insert(callback_attempts).values(
+                    delivery_id=delivery_id,
+                    number=number,
+                    attempted_at=now,
+                    status_code=status_code,
+                    error=error,
+                )
+            )
+            values: dict[str, Any] = {
+                "attempts": number,
+                "round_attempts": callback_deliveries.c.round_attempts + 1,
+                "locked_until": None,
+                "last_status_code": status_code,
+                "last_error": error,
+            }
+            if delivered:
+                values.update(status=DeliveryStatus.DELIVERED.value, next_attempt_at=None, delivered_at=now)
+            elif row.status != DeliveryStatus.DELIVERED.value:
+                status = DeliveryStatus.PENDING if next_attempt_at is not None else DeliveryStatus.FAILED
+                values.update(status=status.value, next_attempt_at=_optional_utc(next_attempt_at))
+            connection.execute(
+                update(callback_deliveries).where(callback_deliveries.c.id == delivery_id).values(**values)
+            )
+            return _get_delivery(connection, delivery_id)
+
+    def get_delivery(self, delivery_id: str) -> CallbackDelivery | None:
+        with self._read() as connection:
+            return _get_delivery(connection, delivery_id)
+
+    def list_deliveries(self, task_id: str | None = None, limit: int = 100) -> list[CallbackDelivery]:
+        query = select(callback_deliveries)
+        if task_id is not None:
+            query = query.where(callback_deliveries.c.task_id == task_id)
+        query = query.order_by(callback_deliveries.c.created_at.desc(), callback_deliveries.c.id.desc())
+        with self._read() as connection:
+            rows = list(reversed(connection.execute(query.limit(limit)).all()))
+            histories = _histories(connection, [row.id for row in rows])
+        return [_row_to_delivery(row, histories.get(row.id, ())) for row in rows]
+
+    def redeliver(self, delivery_id: str, now: datetime) -> CallbackDelivery | None:
+        now = as_utc(now)
+        with self._write() as connection:
+            result = connection.execute(
+                update(callback_deliveries)
+                .where(callback_deliveries.c.id == delivery_id)
+                .values(
+                    status=DeliveryStatus.PENDING.value,
+                    next_attempt_at=now,
+                    round_attempts=0,
+                    delivered_at=None,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            return _get_delivery(connection, delivery_id)
 
 
 # --- rows ↔ objects ---------------------------------------------------------------------------
@@ -403,8 +547,87 @@ def _take_back(
             update(tasks).where(tasks.c.id == row.id, tasks.c.state == PROCESSING).values(**values)
         )
         if result.rowcount == 1:
+            if values["state"] == TaskState.FAILED.value:
+                _enqueue_callback(connection, row.id, TaskState.FAILED, now)
             changed.append(row.id)
     return changed
+
+
+def _enqueue_callback(connection: Connection, task_id: str, state: TaskState, now: datetime) -> None:
+    """Queue the callback reporting ``state`` for a task that has a ``callback_url`` (in the
+    caller's transaction, with the state change itself)."""
+    row = connection.execute(
+        select(tasks.c.key_id, tasks.c.callback_url, tasks.c.progress).where(tasks.c.id == task_id)
+    ).first()
+    if row is None or not row.callback_url:
+        return
+    connection.execute(
+        insert(callback_deliveries).values(
+            id=uuid.uuid4().hex,
+            task_id=task_id,
+            key_id=row.key_id,
+            state=state.value,
+            url=row.callback_url,
+            progress=row.progress,
+            status=DeliveryStatus.PENDING.value,
+            attempts=0,
+            round_attempts=0,
+            next_attempt_at=now,
+            locked_until=None,
+            last_status_code=None,
+            last_error=None,
+            created_at=now,
+            delivered_at=None,
+        )
+    )
+
+
+def _get_delivery(connection: Connection, delivery_id: str) -> CallbackDelivery | None:
+    row = connection.execute(
+        select(callback_deliveries).where(callback_deliveries.c.id == delivery_id)
+    ).first()
+    if row is None:
+        return None
+    return _row_to_delivery(row, _histories(connection, [delivery_id]).get(delivery_id, ()))
+
+
+def _histories(connection: Connection, delivery_ids: Sequence[str]) -> dict[str, tuple[CallbackAttempt, ...]]:
+    if not delivery_ids:
+        return {}
+    rows = connection.execute(
+        select(callback_attempts)
+        .where(callback_attempts.c.delivery_id.in_(list(delivery_ids)))
+        .order_by(callback_attempts.c.delivery_id, callback_attempts.c.number)
+    ).all()
+    found: dict[str, list[CallbackAttempt]] = {}
+    for row in rows:
+        found.setdefault(row.delivery_id, []).append(
+            CallbackAttempt(
+                number=row.number, at=row.attempted_at, status_code=row.status_code, error=row.error
+            )
+        )
+    return {delivery_id: tuple(attempts) for delivery_id, attempts in found.items()}
+
+
+def _row_to_delivery(row: Row[Any], history: Sequence[CallbackAttempt] = ()) -> CallbackDelivery:
+    return CallbackDelivery(
+        id=row.id,
+        task_id=row.task_id,
+        key_id=row.key_id,
+        state=TaskState(row.state),
+        url=row.url,
+        progress=row.progress,
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        round_attempts=row.round_attempts,
+        next_attempt_at=row.next_attempt_at,
+        locked_until=row.locked_until,
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+        history=tuple(history),
+    )
 
 
 def _owned(connection: Connection, task_id: str, worker_id: str) -> Row[Any, Any, Any] | None:

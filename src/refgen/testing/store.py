@@ -1,7 +1,9 @@
 """An in-memory store with the same semantics as :class:`~refgen.store.sql.SqlStore`.
 
-``MemoryStore`` implements :class:`~refgen.store.base.KeyStore`, :class:`~refgen.store.base.TaskStore`
-and :class:`~refgen.store.base.TaskQueue` on dictionaries behind one lock, so unit tests of the
+``MemoryStore`` implements :class:`~refgen.store.base.KeyStore`, :class:`~refgen.store.base.TaskStore`,
+:class:`~refgen.store.base.TaskQueue` and :class:`~refgen.store.base.CallbackOutbox` on dictionaries
+behind one lock (each state change queues its callback under the same lock, as the SQL store does
+in the same transaction), so unit tests of the
 service and the workers assert on real state. The same behaviour suite runs against both stores
 (``tests/unit/store``). Tasks are copied on the way in and out: mutating a returned task changes
 nothing stored.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,6 +27,9 @@ from refgen.store.base import (
     LEASE_EXHAUSTED,
     OFF_PEAK_EXPIRED,
     ApiKey,
+    CallbackAttempt,
+    CallbackDelivery,
+    DeliveryStatus,
     Heartbeat,
     not_cancellable_message,
 )
@@ -44,6 +50,8 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._keys: dict[str, ApiKey] = {}
         self._tasks: dict[str, Task] = {}
+        self._deliveries: dict[str, CallbackDelivery] = {}  # in insertion order; no history
+        self._attempts: dict[str, list[CallbackAttempt]] = {}
 
     def ping(self) -> bool:
         return True
@@ -141,6 +149,7 @@ class MemoryStore:
                 task.state = TaskState.FAILED
                 task.err_code = CANCELLED
                 task.finished_at = now
+                self._enqueue_callback(task, now)
             return copy.deepcopy(task)
 
     def mark_queueing(self, task_id: str) -> None:
@@ -179,6 +188,7 @@ class MemoryStore:
             task.lease_expires_at = now + timedelta(seconds=lease_seconds)
             task.started_at = now
             task.attempts += 1
+            self._enqueue_callback(task, now)
             return copy.deepcopy(task)
 
     def heartbeat(
@@ -204,10 +214,12 @@ class MemoryStore:
                 return False
             if task.cancel_requested:
                 self._finish(task, TaskState.FAILED, now, CANCELLED)
+                self._enqueue_callback(task, now)
                 return False
             self._finish(task, TaskState.SUCCESS, now, "")
             task.progress = 100
             task.creations = list(creations)
+            self._enqueue_callback(task, now)
             key = self._keys[task.key_id]
             if key.credits is not None:
                 self._keys[key.id] = replace(key, credits=key.credits - task.spec.credits)
@@ -220,6 +232,7 @@ class MemoryStore:
             if task is None or not self._owns(task, worker_id):
                 return False
             self._finish(task, TaskState.FAILED, now, CANCELLED if task.cancel_requested else err_code)
+            self._enqueue_callback(task, now)
             return True
 
     def reap(self, now: datetime, max_attempts: int, off_peak_expiry_seconds: float) -> list[str]:
@@ -234,6 +247,7 @@ class MemoryStore:
                     task.state = TaskState.FAILED
                     task.err_code = OFF_PEAK_EXPIRED
                     task.finished_at = now
+                    self._enqueue_callback(task, now)
                     changed.append(task.id)
             return changed
 
@@ -243,7 +257,102 @@ class MemoryStore:
         with self._lock:
             return self._take_back(lambda t: t.worker_id == worker_id, now, max_attempts)
 
+    # --- callback outbox --------------------------------------------------------------------
+
+    def claim_deliveries(self, now: datetime, limit: int, lease_seconds: float) -> list[CallbackDelivery]:
+        now = as_utc(now)
+        with self._lock:
+            pending = [d for d in self._deliveries.values() if d.status is DeliveryStatus.PENDING]
+            first_pending: dict[str, tuple[datetime, str]] = {}  # a task's callbacks go out in order
+            for d in pending:
+                first_pending[d.task_id] = min(
+                    first_pending.get(d.task_id, (d.created_at, d.id)), (d.created_at, d.id)
+                )
+            due = sorted(
+                (
+                    d
+                    for d in pending
+                    if d.next_attempt_at is not None
+                    and d.next_attempt_at <= now
+                    and (d.locked_until is None or d.locked_until <= now)
+                    and first_pending[d.task_id] == (d.created_at, d.id)
+                ),
+                key=lambda d: (d.next_attempt_at, d.created_at),
+            )[:limit]
+            taken = [replace(d, locked_until=now + timedelta(seconds=lease_seconds)) for d in due]
+            for delivery in taken:
+                self._deliveries[delivery.id] = delivery
+            return taken
+
+    def record_attempt(
+        self,
+        delivery_id: str,
+        now: datetime,
+        *,
+        status_code: int | None,
+        error: str | None,
+        delivered: bool,
+        next_attempt_at: datetime | None,
+    ) -> CallbackDelivery | None:
+        now = as_utc(now)
+        with self._lock:
+            delivery = self._deliveries.get(delivery_id)
+            if delivery is None:
+                return None
+            number = delivery.attempts + 1
+            self._attempts[delivery_id].append(CallbackAttempt(number, now, status_code, error))
+            delivery = replace(
+                delivery,
+                attempts=number,
+                round_attempts=delivery.round_attempts + 1,
+                locked_until=None,
+                last_status_code=status_code,
+                last_error=error,
+            )
+            if delivered:
+                delivery = replace(
+                    delivery, status=DeliveryStatus.DELIVERED, next_attempt_at=None, delivered_at=now
+                )
+            elif delivery.status is not DeliveryStatus.DELIVERED:
+                delivery = replace(
+                    delivery,
+                    status=DeliveryStatus.PENDING if next_attempt_at is not None else DeliveryStatus.FAILED,
+                    next_attempt_at=_utc_or_none(next_attempt_at),
+                )
+            self._deliveries[delivery_id] = delivery
+            return self._with_history(delivery)
+
+    def get_delivery(self, delivery_id: str) -> CallbackDelivery | None:
+        with self._lock:
+            delivery = self._deliveries.get(delivery_id)
+            return None if delivery is None else self._with_history(delivery)
+
+    def list_deliveries(self, task_id: str | None = None, limit: int = 100) -> list[CallbackDelivery]:
+        with self._lock:
+            chosen = [d for d in self._deliveries.values() if task_id is None or d.task_id == task_id]
+            chosen.sort(key=lambda d: (d.created_at, d.id))
+            return [self._with_history(d) for d in chosen[-limit:]] if limit > 0 else []
+
+    def redeliver(self, delivery_id: str, now: datetime) -> CallbackDelivery | None:
+        now = as_utc(now)
+        with self._lock:
+            delivery = self._deliveries.get(delivery_id)
+            if delivery is None:
+                return None
+            delivery = replace(
+                delivery,
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+                round_attempts=0,
+                delivered_at=None,
+            )
+            self._deliveries[delivery_id] = delivery
+            return self._with_history(delivery)
+
     # --- internals (call with the lock held) -------------------------------------------------
+
+    def _with_history(self, delivery: CallbackDelivery) -> CallbackDelivery:
+        return replace(delivery, history=tuple(self._attempts[delivery.id]))
 
     def _in_order(self) -> list[Task]:
         return sorted(self._tasks.values(), key=lambda t: (t.created_at, t.id))
@@ -273,8 +382,33 @@ class MemoryStore:
             else:
                 task.state = TaskState.QUEUEING
                 task.progress = 0
+            if task.state is TaskState.FAILED:
+                self._enqueue_callback(task, now)
             changed.append(task.id)
         return changed
+
+    def _enqueue_callback(self, task: Task, now: datetime) -> None:
+        """Queue the callback reporting the task's new state, if it has a ``callback_url``."""
+        if not task.spec.callback_url:
+            return
+        delivery = CallbackDelivery(
+            id=uuid.uuid4().hex,
+            task_id=task.id,
+            key_id=task.key_id,
+            state=task.state,
+            url=task.spec.callback_url,
+            progress=task.progress,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            round_attempts=0,
+            next_attempt_at=now,
+            locked_until=None,
+            last_status_code=None,
+            last_error=None,
+            created_at=now,
+        )
+        self._deliveries[delivery.id] = delivery
+        self._attempts[delivery.id] = []
 
 
 _TaskFilter = Callable[[Task], bool]
@@ -316,6 +450,7 @@ def make_task(
     off_peak: bool = False,
     state: TaskState = TaskState.CREATED,
     kind: TaskKind = TaskKind.VIDEO,
+    callback_url: str = "",
 ) -> Task:
     """A valid reference2video task (viduq1, 5 s, 1080p) with one reference image."""
     spec = TaskSpec(
@@ -333,7 +468,7 @@ def make_task(
         watermark=False,
         wm_position=3,
         payload="",
-        callback_url="",
+        callback_url=callback_url,
         meta_data="",
         credits=credits,
     )

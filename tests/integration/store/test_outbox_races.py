@@ -1,0 +1,121 @@
+"""The callback outbox on real databases: SQLite shared by processes, and PostgreSQL.
+
+Several dispatcher PROCESSES take deliveries at once: none is taken twice, and one task's
+callbacks are never out together. On PostgreSQL the migrations also build exactly schema.py.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine
+
+from refgen.domain import TaskState
+from refgen.store.base import DeliveryStatus
+from refgen.store.engine import make_engine
+from refgen.store.migrate import upgrade
+from refgen.store.schema import metadata
+from refgen.store.sql import SqlStore
+from refgen.testing.store import make_api_key, make_task
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+DISPATCHERS = 4
+HOOK = "https://hooks.example/cb"
+
+
+def _dispatch_until_empty(url: str, barrier: Any) -> list[tuple[str, float, float]]:
+    """Take deliveries a few at a time and mark them delivered, until none is due. Returns, by the
+    wall clock, (id, just after the claim that took it returned, just before its record began)."""
+    engine = make_engine(url)
+    try:
+        store = SqlStore(engine)
+        barrier.wait(timeout=60)
+        taken: list[tuple[str, float, float]] = []
+        now = T0 + timedelta(hours=1)
+        while batch := store.claim_deliveries(now, 3, 60):
+            claimed = time.time()
+            for delivery in batch:
+                recording = time.time()
+                store.record_attempt(
+                    delivery.id, now, status_code=200, error=None, delivered=True, next_attempt_at=None
+                )
+                taken.append((delivery.id, claimed, recording))
+        return taken
+    finally:
+        engine.dispose()
+
+
+def _race(url: str) -> list[list[tuple[str, float, float]]]:
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(DISPATCHERS, mp_context=context) as pool:
+        barrier = manager.Barrier(DISPATCHERS)
+        return list(pool.map(_dispatch_until_empty, [url] * DISPATCHERS, [barrier] * DISPATCHERS))
+
+
+def _fresh_postgres_database(admin_url: str) -> str:
+    import psycopg
+
+    name = f"refgen_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'refgen.sqlite3'}"
+    return _fresh_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_outbox_migrations_build_the_schema_module(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_outbox_every_delivery_taken_once_and_in_order_per_task(url: str, engine: Engine) -> None:
+    store = SqlStore(engine)
+    key = make_api_key("k", concurrency=1000)
+    store.add_key(key)
+    for i in range(60):
+        store.insert_task(make_task(f"t{i:02d}", key.id, created_at=T0, callback_url=HOOK))
+    for i in range(60):  # processing, then (for half of them) success: 90 deliveries
+        task = store.claim("w", None, 600, T0 + timedelta(seconds=i))
+        assert task is not None
+        if i % 2 == 0:
+            assert store.complete(task.id, "w", [], T0 + timedelta(seconds=i, milliseconds=500))
+    all_ids = [d.id for d in store.list_deliveries(limit=1000)]
+    assert len(all_ids) == 90
+
+    taken = _race(url)
+
+    every = [delivery_id for got in taken for delivery_id, _, _ in got]
+    assert Counter(every) == Counter(all_ids)  # all taken, none twice
+    assert sum(1 for got in taken if got) >= 2  # the processes really competed
+    for delivery in store.list_deliveries(limit=1000):
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+    times = {delivery_id: (claimed, recording) for got in taken for delivery_id, claimed, recording in got}
+    for i in range(0, 60, 2):  # a task's success was taken only after its processing's record began
+        processing, success = store.list_deliveries(f"t{i:02d}")
+        assert (processing.state, success.state) == (TaskState.PROCESSING, TaskState.SUCCESS)
+        assert times[success.id][0] >= times[processing.id][1]
