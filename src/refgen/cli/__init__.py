@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from refgen import __version__
-from refgen.cli import server
+from refgen.cli import callbacks, render, server, tasks
 
 
 @click.group()
@@ -14,5 +14,13 @@ def main() -> None:
     """refgen: self-hosted reference-to-video and reference-to-image with the Vidu API contract."""
 
 
-for command in (server.serve, server.worker, server.keys, server.backends):
+for command in (
+    server.serve,
+    server.worker,
+    server.keys,
+    server.backends,
+    callbacks.callbacks,
+    render.render,
+    *tasks.COMMANDS,
+):
     main.add_command(command)

@@ -1,0 +1,301 @@
+"""``AsyncClient``: the SDK for asyncio (and trio), for waiting on many tasks at once."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+import anyio.to_thread
+import httpx
+
+from refgen.client.base import (
+    RETRY_STATUSES,
+    BaseClient,
+    CreationFile,
+    PollSchedule,
+    TaskRef,
+    TimeoutTypes,
+    retry_delay,
+    task_id_of,
+    without_none,
+)
+from refgen.client.config import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_TIMEOUT
+from refgen.client.errors import (
+    APIConnectionError,
+    TaskFailedError,
+    WaitTimeoutError,
+    error_from_response,
+    error_from_transport,
+)
+from refgen.client.images import ImageInput, encode_image, encode_images
+from refgen.client.models import Generation, ImageTask, VideoTask
+
+AsyncProgressCallback = Callable[[Generation], Awaitable[object] | object]
+AsyncDownloadCallback = Callable[[int, int | None], Awaitable[object] | object]
+
+
+async def _call(callback: Callable[..., Any], *args: Any) -> None:
+    result = callback(*args)
+    if inspect.isawaitable(result):
+        await result
+
+
+def _encode_video_images(
+    images: Iterable[ImageInput], wm_url: ImageInput | None
+) -> tuple[list[str], str | None]:
+    return encode_images(images), None if wm_url is None else encode_image(wm_url)
+
+
+class AsyncClient(BaseClient):
+    """The asynchronous twin of ``Client``: the same methods, awaited.
+
+    ::
+
+        async with AsyncClient() as client:
+            tasks = [await client.reference2video(model="vidu2.0", images=[p], prompt="…") for p in pics]
+            done = await asyncio.gather(*(client.wait(t) for t in tasks))
+
+    Local images are read and encoded in a worker thread, so the event loop keeps running.
+    ``on_progress`` callbacks may be plain functions or coroutine functions.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = DEFAULT_RETRY_BACKOFF,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(api_key, base_url, timeout, max_retries, retry_backoff, headers)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers=self._headers,
+            follow_redirects=True,
+        )
+        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connection pool (and the transport)."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- the contract -----------------------------------------------------------------------------
+
+    async def reference2video(
+        self,
+        *,
+        model: str,
+        images: Iterable[ImageInput],
+        prompt: str,
+        duration: int | None = None,
+        resolution: str | None = None,
+        aspect_ratio: str | None = None,
+        movement_amplitude: str | None = None,
+        bgm: bool | None = None,
+        seed: int | None = None,
+        off_peak: bool | None = None,
+        watermark: bool | None = None,
+        wm_position: int | None = None,
+        wm_url: ImageInput | None = None,
+        payload: str | None = None,
+        callback_url: str | None = None,
+        meta_data: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> VideoTask:
+        """Create a reference-to-video task; see ``Client.reference2video``."""
+        encoded, mark = await anyio.to_thread.run_sync(_encode_video_images, images, wm_url)
+        body = without_none(
+            {
+                "model": model,
+                "images": encoded,
+                "prompt": prompt,
+                "duration": duration,
+                "resolution": resolution,
+                "aspect_ratio": aspect_ratio,
+                "movement_amplitude": movement_amplitude,
+                "bgm": bgm,
+                "seed": seed,
+                "off_peak": off_peak,
+                "watermark": watermark,
+                "wm_position": wm_position,
+                "wm_url": mark,
+                "payload": payload,
+                "callback_url": callback_url,
+                "meta_data": meta_data,
+            },
+            extra_body,
+        )
+        return self._parse(await self._request("POST", "/reference2video", json=body), VideoTask)
+
+    async def reference2image(
+        self,
+        *,
+        model: str,
+        prompt: str,
+        images: Iterable[ImageInput] = (),
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        seed: int | None = None,
+        payload: str | None = None,
+        callback_url: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> ImageTask:
+        """Create a reference-to-image task; see ``Client.reference2image``."""
+        encoded = await anyio.to_thread.run_sync(encode_images, images)
+        body = without_none(
+            {
+                "model": model,
+                "images": encoded,
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "resolution": resolution,
+                "seed": seed,
+                "payload": payload,
+                "callback_url": callback_url,
+            },
+            extra_body,
+        )
+        return self._parse(await self._request("POST", "/reference2image", json=body), ImageTask)
+
+    async def get(self, task: TaskRef) -> Generation:
+        """The task's state, progress and (once it succeeded) creations."""
+        response = await self._request("GET", f"/tasks/{task_id_of(task)}/creations")
+        return self._parse(response, Generation)
+
+    async def cancel(self, task: TaskRef) -> None:
+        """Cancel a task that has not ended; it ends ``failed`` with ``err_code`` ``UserCancelled``."""
+        task_id = task_id_of(task)
+        self._check(await self._request("POST", f"/tasks/{task_id}/cancel", json={"id": task_id}))
+
+    # -- conveniences -----------------------------------------------------------------------------
+
+    async def wait(
+        self,
+        task: TaskRef,
+        *,
+        timeout: float | None = 600.0,
+        on_progress: AsyncProgressCallback | None = None,
+        interval: float = 0.5,
+        max_interval: float = 5.0,
+        raise_on_failure: bool = True,
+    ) -> Generation:
+        """Poll until the task ends; see ``Client.wait``."""
+        task_id = task_id_of(task)
+        started = time.monotonic()
+        schedule = PollSchedule(interval, max_interval)
+        while True:
+            generation = await self.get(task_id)
+            if on_progress is not None:
+                await _call(on_progress, generation)
+            if generation.done:
+                if generation.failed and raise_on_failure:
+                    raise TaskFailedError(generation)
+                return generation
+            delay = schedule.next_delay(generation)
+            if timeout is not None:
+                remaining = timeout - (time.monotonic() - started)
+                if remaining <= 0:
+                    raise WaitTimeoutError(generation, timeout)
+                delay = min(delay, remaining)
+            await self._sleep(delay)
+
+    async def download(
+        self,
+        task: TaskRef,
+        path: str | os.PathLike[str],
+        *,
+        index: int = 0,
+        which: CreationFile = "url",
+        on_progress: AsyncDownloadCallback | None = None,
+        chunk_size: int = 1 << 16,
+    ) -> Path:
+        """Stream a finished task's creation to ``path``; see ``Client.download``."""
+        generation = task if isinstance(task, Generation) else await self.get(task)
+        creation, url = self._creation(generation, index, which)
+        target = self._target(path, url, creation)
+        partial = target.with_name(target.name + ".part")
+        try:
+            async with self._stream(url) as response:
+                length = response.headers.get("content-length")
+                total = int(length) if length is not None else None
+                received = 0
+                async with await anyio.open_file(partial, "wb") as out:
+                    try:
+                        async for chunk in response.aiter_bytes(chunk_size):
+                            await out.write(chunk)
+                            received += len(chunk)
+                            if on_progress is not None:
+                                await _call(on_progress, received, total)
+                    except httpx.TransportError as exc:
+                        raise error_from_transport(exc, response.request) from exc
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return target
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, *, json: Any = None) -> httpx.Response:
+        request = self._http.build_request(
+            method, self._api_url(path), json=json, headers=self._auth_headers()
+        )
+        return await self._send(request)
+
+    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.UnsupportedProtocol as exc:
+                raise APIConnectionError(str(exc), reason="ConnectionError") from exc
+            except httpx.TransportError as exc:
+                if not self._should_retry(request.method, attempt):
+                    raise error_from_transport(exc, request) from exc
+                await self._sleep(retry_delay(attempt, self.retry_backoff))
+                attempt += 1
+                continue
+            if response.status_code in RETRY_STATUSES and self._should_retry(request.method, attempt):
+                await response.aclose()
+                await self._sleep(
+                    retry_delay(attempt, self.retry_backoff, response.headers.get("retry-after"))
+                )
+                attempt += 1
+                continue
+            return response
+
+    @asynccontextmanager
+    async def _stream(self, url: str) -> AsyncIterator[httpx.Response]:
+        """A streamed GET of a file URL, without the API key (see ``Client._stream``)."""
+        response = await self._send(self._http.build_request("GET", url), stream=True)
+        try:
+            if response.status_code >= 400:
+                await response.aread()
+                raise error_from_response(response)
+            yield response
+        finally:
+            await response.aclose()

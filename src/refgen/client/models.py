@@ -1,0 +1,102 @@
+"""What the API answers, as typed models.
+
+Models accept fields they do not know (kept as extras, readable as attributes) and fill fields the
+answer leaves out with neutral defaults, because the original cloud API adds fields over time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TERMINAL_STATES: Final = frozenset({"success", "failed"})
+"""The states a task ends in; ``created``, ``queueing`` and ``processing`` come before them."""
+
+
+class APIModel(BaseModel):
+    """The base of every response model: frozen, tolerant of unknown fields."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Resolution(APIModel):
+    width: int = 0
+    height: int = 0
+
+
+class VideoInfo(APIModel):
+    duration: float = 0
+    fps: int = 0
+    resolution: Resolution = Field(default_factory=Resolution)
+
+
+class Creation(APIModel):
+    """One generated file. URLs are signed and expire (24 h on refgen)."""
+
+    id: str = ""
+    url: str = ""
+    cover_url: str = ""
+    watermarked_url: str = ""
+    video: VideoInfo | None = None
+
+
+class Generation(APIModel):
+    """A task's state, as ``GET /ent/v2/tasks/{id}/creations`` (and callbacks) report it."""
+
+    id: str
+    state: str
+    err_code: str = ""
+    credits: int = 0
+    payload: str = ""
+    bgm: bool = False
+    off_peak: bool = False
+    progress: int | None = None
+    """0–100; refgen always sends it, the original API may not."""
+    creations: list[Creation] = Field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        """The task has ended (``success`` or ``failed``)."""
+        return self.state in TERMINAL_STATES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "success"
+
+    @property
+    def failed(self) -> bool:
+        return self.state == "failed"
+
+
+class CreatedTask(APIModel):
+    """The answer to a create request: the task and the options it will run with."""
+
+    task_id: str
+    state: str = "created"
+    model: str = ""
+    images: list[str] = Field(default_factory=list)
+    prompt: str = ""
+    seed: int = 0
+    aspect_ratio: str = ""
+    resolution: str = ""
+    payload: str = ""
+    credits: int = 0
+    created_at: datetime | None = None
+
+
+class VideoTask(CreatedTask):
+    """The answer to ``reference2video``."""
+
+    duration: int = 0
+    movement_amplitude: str = ""
+    bgm: bool = False
+    off_peak: bool = False
+    watermark: bool = False
+
+
+class ImageTask(CreatedTask):
+    """The answer to ``reference2image``."""
+
+    callback_url: str | None = None

@@ -1,0 +1,308 @@
+"""``Client``: the blocking SDK."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from refgen.client.base import (
+    RETRY_STATUSES,
+    BaseClient,
+    CreationFile,
+    PollSchedule,
+    TaskRef,
+    TimeoutTypes,
+    retry_delay,
+    task_id_of,
+    without_none,
+)
+from refgen.client.config import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_TIMEOUT
+from refgen.client.errors import (
+    APIConnectionError,
+    TaskFailedError,
+    WaitTimeoutError,
+    error_from_response,
+    error_from_transport,
+)
+from refgen.client.images import ImageInput, encode_image, encode_images
+from refgen.client.models import Generation, ImageTask, VideoTask
+
+ProgressCallback = Callable[[Generation], object]
+DownloadCallback = Callable[[int, int | None], object]
+
+
+class Client(BaseClient):
+    """A blocking client for refgen and the Vidu API.
+
+    ::
+
+        with Client() as client:  # REFGEN_BASE_URL / REFGEN_API_KEY, or VIDU_API_HOST / VIDU_API_KEY
+            task = client.reference2video(model="vidu2.0", images=["cat.png"], prompt="a cat walks")
+            client.wait(task)
+            client.download(task, "cat.mp4")
+
+    ``transport`` replaces httpx's network transport (tests pass an ``httpx.ASGITransport`` or
+    ``httpx.MockTransport``); ``timeout`` is per request (seconds or an ``httpx.Timeout``).
+    GET requests are retried ``max_retries`` times on 429, 5xx and connection errors, with
+    exponential backoff from ``retry_backoff`` seconds (or the server's ``Retry-After``).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = DEFAULT_RETRY_BACKOFF,
+        transport: httpx.BaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(api_key, base_url, timeout, max_retries, retry_backoff, headers)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers=self._headers,
+            follow_redirects=True,
+        )
+        self._sleep: Callable[[float], None] = time.sleep
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool (and the transport)."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the contract -----------------------------------------------------------------------------
+
+    def reference2video(
+        self,
+        *,
+        model: str,
+        images: Iterable[ImageInput],
+        prompt: str,
+        duration: int | None = None,
+        resolution: str | None = None,
+        aspect_ratio: str | None = None,
+        movement_amplitude: str | None = None,
+        bgm: bool | None = None,
+        seed: int | None = None,
+        off_peak: bool | None = None,
+        watermark: bool | None = None,
+        wm_position: int | None = None,
+        wm_url: ImageInput | None = None,
+        payload: str | None = None,
+        callback_url: str | None = None,
+        meta_data: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> VideoTask:
+        """Create a reference-to-video task (``POST /ent/v2/reference2video``).
+
+        ``images``: 1–7 references, each a URL, a local path, bytes or a PIL image. Options left as
+        ``None`` are not sent, so the server's defaults for the model apply. ``extra_body`` adds
+        fields this SDK does not know. Never retried (a retry could create a second task).
+        """
+        body = without_none(
+            {
+                "model": model,
+                "images": encode_images(images),
+                "prompt": prompt,
+                "duration": duration,
+                "resolution": resolution,
+                "aspect_ratio": aspect_ratio,
+                "movement_amplitude": movement_amplitude,
+                "bgm": bgm,
+                "seed": seed,
+                "off_peak": off_peak,
+                "watermark": watermark,
+                "wm_position": wm_position,
+                "wm_url": None if wm_url is None else encode_image(wm_url),
+                "payload": payload,
+                "callback_url": callback_url,
+                "meta_data": meta_data,
+            },
+            extra_body,
+        )
+        return self._parse(self._request("POST", "/reference2video", json=body), VideoTask)
+
+    def reference2image(
+        self,
+        *,
+        model: str,
+        prompt: str,
+        images: Iterable[ImageInput] = (),
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        seed: int | None = None,
+        payload: str | None = None,
+        callback_url: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> ImageTask:
+        """Create a reference-to-image task (``POST /ent/v2/reference2image``).
+
+        ``images``: 0–7 references (``viduq2`` makes an image from the prompt alone), as for
+        ``reference2video``. Never retried.
+        """
+        body = without_none(
+            {
+                "model": model,
+                "images": encode_images(images),
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "resolution": resolution,
+                "seed": seed,
+                "payload": payload,
+                "callback_url": callback_url,
+            },
+            extra_body,
+        )
+        return self._parse(self._request("POST", "/reference2image", json=body), ImageTask)
+
+    def get(self, task: TaskRef) -> Generation:
+        """The task's state, progress and (once it succeeded) creations."""
+        return self._parse(self._request("GET", f"/tasks/{task_id_of(task)}/creations"), Generation)
+
+    def cancel(self, task: TaskRef) -> None:
+        """Cancel a task that has not ended; it ends ``failed`` with ``err_code`` ``UserCancelled``."""
+        task_id = task_id_of(task)
+        self._check(self._request("POST", f"/tasks/{task_id}/cancel", json={"id": task_id}))
+
+    # -- conveniences -----------------------------------------------------------------------------
+
+    def wait(
+        self,
+        task: TaskRef,
+        *,
+        timeout: float | None = 600.0,
+        on_progress: ProgressCallback | None = None,
+        interval: float = 0.5,
+        max_interval: float = 5.0,
+        raise_on_failure: bool = True,
+    ) -> Generation:
+        """Poll until the task ends and return its final state.
+
+        Polls after ``interval`` seconds, backing off to ``max_interval`` while nothing changes.
+        ``on_progress(generation)`` is called after every poll. Raises ``TaskFailedError`` if the
+        task failed (unless ``raise_on_failure`` is false) and ``WaitTimeoutError`` after
+        ``timeout`` seconds (``None``: wait for ever); the task keeps running on the server.
+        """
+        task_id = task_id_of(task)
+        started = time.monotonic()
+        schedule = PollSchedule(interval, max_interval)
+        while True:
+            generation = self.get(task_id)
+            if on_progress is not None:
+                on_progress(generation)
+            if generation.done:
+                if generation.failed and raise_on_failure:
+                    raise TaskFailedError(generation)
+                return generation
+            delay = schedule.next_delay(generation)
+            if timeout is not None:
+                remaining = timeout - (time.monotonic() - started)
+                if remaining <= 0:
+                    raise WaitTimeoutError(generation, timeout)
+                delay = min(delay, remaining)
+            self._sleep(delay)
+
+    def download(
+        self,
+        task: TaskRef,
+        path: str | os.PathLike[str],
+        *,
+        index: int = 0,
+        which: CreationFile = "url",
+        on_progress: DownloadCallback | None = None,
+        chunk_size: int = 1 << 16,
+    ) -> Path:
+        """Stream a finished task's creation to ``path`` and return where it was saved.
+
+        ``task`` may be an id (its state is fetched) or a ``Generation`` (its URLs are used; they
+        expire). ``which`` picks the file: ``url`` (the video or image), ``cover_url`` or
+        ``watermarked_url``. If ``path`` is a folder the file keeps its name from the URL. The file
+        is written beside the target and renamed into place when complete.
+        ``on_progress(bytes_so_far, total_or_None)`` is called per chunk.
+        """
+        generation = task if isinstance(task, Generation) else self.get(task)
+        creation, url = self._creation(generation, index, which)
+        target = self._target(path, url, creation)
+        partial = target.with_name(target.name + ".part")
+        try:
+            with self._stream(url) as response:
+                total = (
+                    int(response.headers["content-length"]) if "content-length" in response.headers else None
+                )
+                received = 0
+                with partial.open("wb") as out:
+                    try:
+                        for chunk in response.iter_bytes(chunk_size):
+                            out.write(chunk)
+                            received += len(chunk)
+                            if on_progress is not None:
+                                on_progress(received, total)
+                    except httpx.TransportError as exc:
+                        raise error_from_transport(exc, response.request) from exc
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return target
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, *, json: Any = None) -> httpx.Response:
+        request = self._http.build_request(
+            method, self._api_url(path), json=json, headers=self._auth_headers()
+        )
+        return self._send(request)
+
+    def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = self._http.send(request, stream=stream)
+            except httpx.UnsupportedProtocol as exc:
+                raise APIConnectionError(str(exc), reason="ConnectionError") from exc
+            except httpx.TransportError as exc:
+                if not self._should_retry(request.method, attempt):
+                    raise error_from_transport(exc, request) from exc
+                self._sleep(retry_delay(attempt, self.retry_backoff))
+                attempt += 1
+                continue
+            if response.status_code in RETRY_STATUSES and self._should_retry(request.method, attempt):
+                response.close()
+                self._sleep(retry_delay(attempt, self.retry_backoff, response.headers.get("retry-after")))
+                attempt += 1
+                continue
+            return response
+
+    @contextmanager
+    def _stream(self, url: str) -> Iterator[httpx.Response]:
+        """A streamed GET of a file URL, without the API key: file links are signed, and on the
+        original API they point at another host."""
+        response = self._send(self._http.build_request("GET", url), stream=True)
+        try:
+            if response.status_code >= 400:
+                response.read()
+                raise error_from_response(response)
+            yield response
+        finally:
+            response.close()
