@@ -19,6 +19,9 @@ from refgen.testing.fetcher import FakeImageFetcher
 from refgen.testing.store import MemoryStore
 from refgen.worker.groups import ThreadWorkers
 from refgen.worker.loop import Worker, WorkerTiming
+from tests.service_fixtures import postgres_url, s3_endpoint
+
+__all__ = ["postgres_url", "s3_endpoint"]  # session fixtures for every tier
 
 FAST = WorkerTiming(lease_seconds=5.0, heartbeat_seconds=0.05, poll_seconds=0.02)
 

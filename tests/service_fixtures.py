@@ -1,4 +1,4 @@
-"""Session-wide real services for the integration tier: PostgreSQL and an S3-compatible server."""
+"""Session-wide real services (PostgreSQL, an S3-compatible server), started on first use."""
 
 from __future__ import annotations
 
