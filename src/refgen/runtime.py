@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Protocol
 
@@ -22,7 +23,7 @@ from refgen.files.local import LocalFileStore
 from refgen.files.urls import FileLinks, FileUrlSigner
 from refgen.service import Authenticator, ImageFetcher, TaskService
 from refgen.settings import Settings
-from refgen.store.base import CallbackOutbox, KeyStore, TaskQueue, TaskStore
+from refgen.store.base import CallbackOutbox, KeyStore, TaskQueue, TaskStore, WorkerRegistry
 from refgen.store.notify import TaskNotifier
 from refgen.tokens import TokenCipher, hash_token, load_or_create_secret
 from refgen.worker.groups import WorkerGroup
@@ -31,7 +32,7 @@ from refgen.worker.reaper import Reaper
 log = logging.getLogger("refgen")
 
 
-class ServerStore(KeyStore, TaskStore, TaskQueue, CallbackOutbox, Protocol):
+class ServerStore(KeyStore, TaskStore, TaskQueue, CallbackOutbox, WorkerRegistry, Protocol):
     def ping(self) -> bool: ...
 
 
@@ -104,7 +105,11 @@ class Runtime:
         return served_models(self.routes, kind)
 
     def workers_alive(self) -> int:
-        return self.workers.alive() if self.workers is not None else 0
+        """This server's own workers when it has some, else the registered workers seen within a lease."""
+        if self.workers is not None:
+            return self.workers.alive()
+        now = datetime.now(UTC)
+        return sum(w.alive(now, self.settings.lease_seconds) for w in self.store.list_workers())
 
     def start(self) -> None:
         if self.reaper is not None:
@@ -176,7 +181,10 @@ def build_runtime(
     )
     signer = FileUrlSigner(cipher, settings.resolved_public_url)
     reaper = Reaper(
-        store, max_attempts=settings.max_attempts, off_peak_expiry_seconds=settings.off_peak_expiry_seconds
+        store,
+        max_attempts=settings.max_attempts,
+        off_peak_expiry_seconds=settings.off_peak_expiry_seconds,
+        worker_timeout=settings.lease_seconds,
     )
     links = FileLinks(files, signer)
     if callbacks is None:

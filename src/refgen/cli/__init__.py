@@ -18,6 +18,7 @@ for command in (
     server.serve,
     server.worker,
     server.keys,
+    server.workers,
     server.backends,
     callbacks.callbacks,
     render.render,

@@ -130,7 +130,8 @@ def worker(models: str | None, data_dir: Path | None) -> None:
     from refgen.backends.registry import build_backends, model_routes
     from refgen.runtime import open_files, open_store
     from refgen.store.notify import TaskListener
-    from refgen.worker.loop import Worker, WorkerTiming
+    from refgen.worker.loop import Worker, WorkerTiming, utcnow
+    from refgen.worker.presence import WorkerPresence
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = _settings(data_dir=data_dir)
@@ -173,8 +174,12 @@ def worker(models: str | None, data_dir: Path | None) -> None:
         listener = TaskListener(settings.resolved_database_url, wake)
         listener.start()
     click.echo(f"worker {runner.worker_id} serving {', '.join(runner.models)}", err=True)
+    presence = WorkerPresence(
+        store, runner.worker_id, runner.models, interval=settings.heartbeat_seconds * 4, clock=utcnow
+    )
     try:
-        runner.run(stop, wake)
+        with presence:
+            runner.run(stop, wake)
     finally:
         if listener is not None:
             listener.stop()
@@ -259,6 +264,44 @@ def keys_revoke(name: str, data_dir: Path | None) -> None:
     if not open_store(_settings(data_dir=data_dir)).revoke_key(name, datetime.now(UTC)):
         raise click.ClickException(f"no active key named {name!r}")
     click.echo(f"revoked key {name!r}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_data_dir_option
+def workers(as_json: bool, data_dir: Path | None) -> None:
+    """List registered worker processes: host, pid, models, last seen, alive or not."""
+    from datetime import UTC, datetime
+
+    from refgen.runtime import open_store
+
+    settings = _settings(data_dir=data_dir)
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for w in open_store(settings).list_workers():
+        status = (
+            "stopped" if w.stopped_at else ("alive" if w.alive(now, settings.lease_seconds) else "silent")
+        )
+        rows.append(
+            {
+                "id": w.id,
+                "host": w.hostname,
+                "pid": w.pid,
+                "models": list(w.models),
+                "status": status,
+                "started_at": w.started_at.isoformat(),
+                "last_seen_at": w.last_seen_at.isoformat(),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'WORKER':<20} {'HOST':<20} {'PID':>7}  {'STATUS':<8} {'LAST SEEN':<20} MODELS")
+    for r in rows:
+        click.echo(
+            f"{r['id']:<20} {r['host'][:20]:<20} {r['pid']:>7}  {r['status']:<8} "
+            f"{str(r['last_seen_at'])[:19]:<20} {','.join(r['models'])}"
+        )
 
 
 @click.command()

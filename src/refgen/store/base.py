@@ -104,10 +104,17 @@ class TaskQueue(Protocol):
         """Finish with failure (no charge); False if the lease was lost. A task whose cancel was
         requested ends with ``UserCancelled`` whatever ``err_code`` says."""
 
-    def reap(self, now: datetime, max_attempts: int, off_peak_expiry_seconds: float) -> list[str]:
+    def reap(
+        self,
+        now: datetime,
+        max_attempts: int,
+        off_peak_expiry_seconds: float,
+        worker_timeout: float | None = None,
+    ) -> list[str]:
         """Requeue processing tasks whose lease expired (fail them after ``max_attempts``), end
-        cancel-flagged ones, and expire off-peak tasks waiting longer than the expiry.
-        Returns the ids of tasks whose state changed."""
+        cancel-flagged ones, and expire off-peak tasks waiting longer than the expiry. With
+        ``worker_timeout``, a task whose worker is registered and was seen within that many seconds
+        is left alone however old its lease. Returns the ids of tasks whose state changed."""
 
     def release_worker(self, worker_id: str, now: datetime, max_attempts: int | None = None) -> list[str]:
         """Take back at once the tasks of a worker known to be dead: requeue them (or fail them
@@ -188,3 +195,31 @@ class CallbackOutbox(Protocol):
     def redeliver(self, delivery_id: str, now: datetime) -> CallbackDelivery | None:
         """Make a delivery pending again at ``now`` with a fresh round of tries (whatever its
         status). Returns it after the change (None if unknown)."""
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """A registered worker process: where it runs, what it serves, when it was last seen."""
+
+    id: str
+    hostname: str
+    pid: int
+    models: tuple[str, ...]
+    started_at: datetime
+    last_seen_at: datetime
+    stopped_at: datetime | None = None
+
+    def alive(self, now: datetime, timeout: float) -> bool:
+        return self.stopped_at is None and (now - self.last_seen_at).total_seconds() <= timeout
+
+
+class WorkerRegistry(Protocol):
+    def register_worker(self, worker: WorkerInfo) -> None:
+        """Add (or re-add) a worker; it counts as alive from ``worker.last_seen_at``."""
+
+    def worker_seen(self, worker_id: str, now: datetime) -> None: ...
+
+    def worker_stopped(self, worker_id: str, now: datetime) -> None: ...
+
+    def list_workers(self) -> Sequence[WorkerInfo]:
+        """Every registered worker, newest first, stopped and silent ones included."""

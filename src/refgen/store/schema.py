@@ -16,6 +16,8 @@ Portable SQL only: the same statements run on SQLite (embedded) and PostgreSQL (
   ``WHERE status = 'pending' AND next_attempt_at <= now``; the task index serves the operator's
   list of one task's callbacks.
 - ``callback_attempts``: every try of a delivery (time, HTTP status or error), numbered per delivery.
+- ``workers``: every worker process that registered (host, pid, models as JSON text), with the time
+  it was last seen; the reaper never takes a task from a worker seen within its lease.
 """
 
 from __future__ import annotations
@@ -171,4 +173,17 @@ callback_attempts = Table(
     Column("attempted_at", UtcDateTime, nullable=False),
     Column("status_code", Integer, nullable=True),
     Column("error", Text, nullable=True),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("models", Text, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("stopped_at", UtcDateTime, nullable=True),
+    Index("ix_workers_last_seen_at", "last_seen_at"),
 )

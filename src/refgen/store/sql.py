@@ -51,10 +51,11 @@ from refgen.store.base import (
     CallbackDelivery,
     DeliveryStatus,
     Heartbeat,
+    WorkerInfo,
     not_cancellable_message,
 )
 from refgen.store.engine import BEGIN_IMMEDIATE, is_configured_sqlite
-from refgen.store.schema import api_keys, callback_attempts, callback_deliveries, tasks
+from refgen.store.schema import api_keys, callback_attempts, callback_deliveries, tasks, workers
 from refgen.store.times import as_utc
 
 WAITING = (TaskState.CREATED.value, TaskState.QUEUEING.value)
@@ -344,13 +345,24 @@ class SqlStore:
             _enqueue_callback(connection, task_id, TaskState.FAILED, now)
             return True
 
-    def reap(self, now: datetime, max_attempts: int, off_peak_expiry_seconds: float) -> list[str]:
+    def reap(
+        self,
+        now: datetime,
+        max_attempts: int,
+        off_peak_expiry_seconds: float,
+        worker_timeout: float | None = None,
+    ) -> list[str]:
         now = as_utc(now)
         cutoff = now - timedelta(seconds=off_peak_expiry_seconds)
-        with self._write() as connection:
-            changed = _take_back(
-                connection, tasks.c.lease_expires_at < now, now, max_attempts, skip_locked=True
+        expired = tasks.c.lease_expires_at < now
+        if worker_timeout is not None:  # never take a task from a worker seen within the timeout
+            alive = select(workers.c.id).where(
+                workers.c.stopped_at.is_(None),
+                workers.c.last_seen_at >= now - timedelta(seconds=worker_timeout),
             )
+            expired = and_(expired, or_(tasks.c.worker_id.is_(None), tasks.c.worker_id.not_in(alive)))
+        with self._write() as connection:
+            changed = _take_back(connection, expired, now, max_attempts, skip_locked=True)
             stale = (
                 connection.execute(
                     select(tasks.c.id)
@@ -381,6 +393,54 @@ class SqlStore:
         now = as_utc(now)
         with self._write() as connection:
             return _take_back(connection, tasks.c.worker_id == worker_id, now, max_attempts)
+
+    # --- worker registry ---------------------------------------------------------------------
+
+    def register_worker(self, worker: WorkerInfo) -> None:
+        values = {
+            "hostname": worker.hostname,
+            "pid": worker.pid,
+            "models": json.dumps(list(worker.models)),
+            "started_at": as_utc(worker.started_at),
+            "last_seen_at": as_utc(worker.last_seen_at),
+            "stopped_at": None,
+        }
+        with self._write() as connection:
+            updated = connection.execute(update(workers).where(workers.c.id == worker.id).values(**values))
+            if updated.rowcount == 0:
+                connection.execute(insert(workers).values(id=worker.id, **values))
+
+    def worker_seen(self, worker_id: str, now: datetime) -> None:
+        with self._write() as connection:
+            connection.execute(
+                update(workers)
+                .where(workers.c.id == worker_id, workers.c.stopped_at.is_(None))
+                .values(last_seen_at=as_utc(now))
+            )
+
+    def worker_stopped(self, worker_id: str, now: datetime) -> None:
+        with self._write() as connection:
+            connection.execute(
+                update(workers)
+                .where(workers.c.id == worker_id, workers.c.stopped_at.is_(None))
+                .values(stopped_at=as_utc(now))
+            )
+
+    def list_workers(self) -> list[WorkerInfo]:
+        with self._read() as connection:
+            rows = connection.execute(select(workers).order_by(workers.c.started_at.desc(), workers.c.id))
+            return [
+                WorkerInfo(
+                    id=row.id,
+                    hostname=row.hostname,
+                    pid=row.pid,
+                    models=tuple(json.loads(row.models)),
+                    started_at=row.started_at,
+                    last_seen_at=row.last_seen_at,
+                    stopped_at=row.stopped_at,
+                )
+                for row in rows
+            ]
 
     # --- callback outbox --------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from refgen.store.base import (
     CallbackDelivery,
     DeliveryStatus,
     Heartbeat,
+    WorkerInfo,
     not_cancellable_message,
 )
 from refgen.store.times import as_utc
@@ -52,6 +53,7 @@ class MemoryStore:
         self._tasks: dict[str, Task] = {}
         self._deliveries: dict[str, CallbackDelivery] = {}  # in insertion order; no history
         self._attempts: dict[str, list[CallbackAttempt]] = {}
+        self._workers: dict[str, WorkerInfo] = {}
 
     def ping(self) -> bool:
         return True
@@ -235,12 +237,27 @@ class MemoryStore:
             self._enqueue_callback(task, now)
             return True
 
-    def reap(self, now: datetime, max_attempts: int, off_peak_expiry_seconds: float) -> list[str]:
+    def reap(
+        self,
+        now: datetime,
+        max_attempts: int,
+        off_peak_expiry_seconds: float,
+        worker_timeout: float | None = None,
+    ) -> list[str]:
         now = as_utc(now)
         cutoff = now - timedelta(seconds=off_peak_expiry_seconds)
         with self._lock:
+            alive = (
+                set()
+                if worker_timeout is None
+                else {w.id for w in self._workers.values() if w.alive(now, worker_timeout)}
+            )
             changed = self._take_back(
-                lambda t: t.lease_expires_at is not None and t.lease_expires_at < now, now, max_attempts
+                lambda t: (
+                    t.lease_expires_at is not None and t.lease_expires_at < now and t.worker_id not in alive
+                ),
+                now,
+                max_attempts,
             )
             for task in self._in_order():
                 if task.spec.off_peak and task.state in _WAITING and task.created_at < cutoff:
@@ -256,6 +273,33 @@ class MemoryStore:
         now = as_utc(now)
         with self._lock:
             return self._take_back(lambda t: t.worker_id == worker_id, now, max_attempts)
+
+    # --- worker registry ---------------------------------------------------------------------
+
+    def register_worker(self, worker: WorkerInfo) -> None:
+        with self._lock:
+            self._workers[worker.id] = replace(
+                worker,
+                started_at=as_utc(worker.started_at),
+                last_seen_at=as_utc(worker.last_seen_at),
+                stopped_at=None,
+            )
+
+    def worker_seen(self, worker_id: str, now: datetime) -> None:
+        with self._lock:
+            worker = self._workers.get(worker_id)
+            if worker is not None and worker.stopped_at is None:
+                self._workers[worker_id] = replace(worker, last_seen_at=as_utc(now))
+
+    def worker_stopped(self, worker_id: str, now: datetime) -> None:
+        with self._lock:
+            worker = self._workers.get(worker_id)
+            if worker is not None and worker.stopped_at is None:
+                self._workers[worker_id] = replace(worker, stopped_at=as_utc(now))
+
+    def list_workers(self) -> list[WorkerInfo]:
+        with self._lock:
+            return sorted(self._workers.values(), key=lambda w: (-w.started_at.timestamp(), w.id))
 
     # --- callback outbox --------------------------------------------------------------------
 

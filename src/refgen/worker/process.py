@@ -16,7 +16,8 @@ def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Sig
     from refgen.runtime import open_files, open_store
     from refgen.settings import Settings
     from refgen.store.notify import TaskListener
-    from refgen.worker.loop import Worker, WorkerTiming
+    from refgen.worker.loop import Worker, WorkerTiming, utcnow
+    from refgen.worker.presence import WorkerPresence
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     _stop_when_orphaned(stop)
@@ -37,8 +38,12 @@ def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Sig
         worker.hand_back()
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    presence = WorkerPresence(
+        store, worker_id, worker.models, interval=settings.heartbeat_seconds * 4, clock=utcnow
+    )
     try:
-        worker.run(stop, wake)
+        with presence:
+            worker.run(stop, wake)
     finally:
         if listener is not None:
             listener.stop()

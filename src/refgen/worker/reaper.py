@@ -21,12 +21,14 @@ class Reaper:
         *,
         max_attempts: int,
         off_peak_expiry_seconds: float,
+        worker_timeout: float | None = None,
         interval: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._queue = queue
         self._max_attempts = max_attempts
         self._expiry = off_peak_expiry_seconds
+        self._worker_timeout = worker_timeout
         self._interval = interval
         self._clock = clock
         self._stop = threading.Event()
@@ -34,7 +36,7 @@ class Reaper:
 
     def reap_once(self) -> list[str]:
         try:
-            changed = self._queue.reap(self._clock(), self._max_attempts, self._expiry)
+            changed = self._queue.reap(self._clock(), self._max_attempts, self._expiry, self._worker_timeout)
         except StoreError as exc:
             log.warning("reaper cannot reach the store: %s", exc)
             return []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import signal
 import time
@@ -87,6 +88,14 @@ def test_scale_out_hundreds_of_tasks_each_processed_once(cluster_factory: Any) -
     apis = [cluster.start_api(), cluster.start_api()]
     for _ in range(3):
         cluster.start_worker()
+    deadline = time.monotonic() + 60
+    while (ready := httpx.get(f"{apis[1]}/readyz", timeout=5)).status_code != 200 or ready.json()[
+        "workers"
+    ] < 3:
+        assert time.monotonic() < deadline, ready.text
+        time.sleep(0.2)
+    listed = json.loads(cluster.cli("workers", "--json"))
+    assert [w["status"] for w in listed] == ["alive"] * 3
     jobs = [(apis[i % 2], tokens[i % 3]) for i in range(200)]
     with ThreadPoolExecutor(8) as pool:
         ids = list(
