@@ -169,3 +169,24 @@ def test_scale_out_refuses_single_machine_configuration(tmp_path: Path) -> None:
         result = subprocess.run([REFGEN, *args], env=env, capture_output=True, text=True, timeout=60)
         assert result.returncode == 2
         assert "REFGEN_DATABASE_URL=postgresql://" in result.stderr and "s3://" in result.stderr
+
+
+def test_scale_out_sigterm_finishes_or_hands_back(cluster_factory: Any) -> None:
+    """SIGTERM: a short task is finished before the worker exits; a long one is handed back after the
+    grace period and completed by another worker."""
+    cluster: Cluster = cluster_factory(3.0, REFGEN_SHUTDOWN_GRACE_SECONDS="1")
+    token = cluster.new_key("k")
+    api = cluster.start_api()
+    first = cluster.start_worker()
+    task_id = submit(api, token, {"model": "viduq1", "images": [IMG], "prompt": "p"})
+    deadline = time.monotonic() + 30
+    while state(api, token, task_id)["state"] != "processing":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(20) == 0
+    assert state(api, token, task_id)["state"] == "queueing", "the task was not handed back"
+    cluster.start_worker()
+    body = wait_all(api, [(task_id, token)], 60)[task_id]
+    assert body["state"] == "success"
+    assert generations(cluster)[task_id] == 2
