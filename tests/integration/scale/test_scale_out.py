@@ -172,8 +172,7 @@ def test_scale_out_refuses_single_machine_configuration(tmp_path: Path) -> None:
 
 
 def test_scale_out_sigterm_finishes_or_hands_back(cluster_factory: Any) -> None:
-    """SIGTERM: a short task is finished before the worker exits; a long one is handed back after the
-    grace period and completed by another worker."""
+    """SIGTERM: a task longer than the grace period is handed back, and another worker completes it."""
     cluster: Cluster = cluster_factory(3.0, REFGEN_SHUTDOWN_GRACE_SECONDS="1")
     token = cluster.new_key("k")
     api = cluster.start_api()
