@@ -1,16 +1,34 @@
 #!/usr/bin/env bash
-# Installs what the integration tests start themselves: PostgreSQL's server binaries (Debian).
-# The S3-compatible server (moto) comes from PyPI with the test extras. Idempotent.
+# Installs what the integration and browser tests start themselves (Debian packages), idempotently:
+# - PostgreSQL's server binaries (the tests start a throw-away cluster);
+# - Chromium at /usr/bin/chromium (the console's browser tests drive it with Playwright; no browser
+#   is ever downloaded, so never run `playwright install`).
+# The S3-compatible server (moto) and Playwright come from PyPI with the test extras.
 set -euo pipefail
-if compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" > /dev/null || command -v pg_ctl > /dev/null; then
+
+have_postgres() { compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" > /dev/null || command -v pg_ctl > /dev/null; }
+have_chromium() { [ -x /usr/bin/chromium ]; }
+
+if have_postgres && have_chromium; then
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-    echo "PostgreSQL is not installed and this is not root: install the 'postgresql' package" >&2
+    have_postgres || echo "PostgreSQL is not installed and this is not root: install the 'postgresql' package" >&2
+    have_chromium || echo "Chromium is not installed and this is not root: install the 'chromium' package" >&2
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q --no-install-recommends postgresql > /dev/null 2>&1 \
-    || { apt-get update -q > /dev/null && apt-get install -y -q --no-install-recommends postgresql > /dev/null; }
-# the Debian package starts a cluster of its own on 5432; the tests start their own, so stop it
-service postgresql stop > /dev/null 2>&1 || true
+apt_install() {
+    apt-get install -y -q --no-install-recommends "$@" > /dev/null 2>&1 \
+        || { apt-get update -q > /dev/null && apt-get install -y -q --no-install-recommends "$@" > /dev/null; }
+}
+
+if ! have_postgres; then
+    apt_install postgresql
+    # the Debian package starts a cluster of its own on 5432; the tests start their own, so stop it
+    service postgresql stop > /dev/null 2>&1 || true
+fi
+
+if ! have_chromium; then
+    apt_install chromium fonts-dejavu-core fonts-liberation  # fonts: text renders the same everywhere
+fi

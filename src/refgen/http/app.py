@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from refgen import __version__
+from refgen.http.console import install_console
 from refgen.http.errors import install_error_handlers
 from refgen.http.routes import router
+from refgen.http.task_list import router as task_list_router
 from refgen.runtime import Runtime, build_runtime
 from refgen.settings import Settings
 
@@ -32,8 +34,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         finally:
             ready.stop()
 
-    app = FastAPI(title="refgen", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="refgen",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served offline by install_console, with vendored Swagger UI
+        redoc_url=None,
+    )
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(task_list_router)
+    install_console(app)
     return app

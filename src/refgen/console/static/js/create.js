@@ -1,0 +1,654 @@
+// The Create panel: kind, model, pictures, prompt, every option the chosen model allows (read from
+// the catalogue), the price, and submission. Nothing is offered that the server would refuse: each
+// control lists only allowed values, and whatever is still wrong (a refused picture, a long prompt)
+// is named with the server's own reason and message and keeps the button disabled.
+
+import { ApiError } from "./api.js";
+import {
+  IMAGE,
+  VIDEO,
+  aspectRatiosOf,
+  defaultDuration,
+  defaultModel,
+  durationOption,
+  durationsOf,
+  modelsFor,
+  price,
+  summary,
+} from "./catalogue.js";
+import { byId, errorBox, fill, h, svg } from "./dom.js";
+import { checkPicture, formatBytes } from "./images.js";
+
+const KIND_LABEL = { [VIDEO]: "Reference → Video", [IMAGE]: "Reference → Image" };
+const AMPLITUDE_LABEL = { auto: "Auto", small: "Small", medium: "Medium", large: "Large" };
+const WM_LABEL = { 1: "Top left", 2: "Top right", 3: "Bottom right", 4: "Bottom left" };
+
+let nextId = 1;
+
+/**
+ * @param {{api: ReturnType<import("./api.js").createApi>, catalogue: any, limits: any,
+ *          onCreated: (task: any) => void, onUnauthorized: () => void}} deps
+ */
+export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized }) {
+  const state = {
+    kind: VIDEO,
+    model: /** @type {string | null} */ (null),
+    pictures: /** @type {Array<any>} */ ([]),
+    prompt: "",
+    duration: 0,
+    resolution: "",
+    aspectRatio: "",
+    amplitude: "auto",
+    bgm: false,
+    offPeak: false,
+    watermark: false,
+    wmPosition: limits.default_wm_position,
+    wmPicture: /** @type {any} */ (null),
+    seed: "",
+    callbackUrl: "",
+    payload: "",
+    metaData: "",
+    submitting: false,
+  };
+  let dragIndex = -1;
+
+  const els = {
+    kinds: byId("kind-switch"),
+    models: byId("model-control"),
+    dropzone: byId("dropzone"),
+    fileInput: /** @type {HTMLInputElement} */ (byId("file-input")),
+    thumbs: byId("thumbs"),
+    imagesLabel: byId("images-label"),
+    dropHint: byId("drop-hint"),
+    prompt: /** @type {HTMLTextAreaElement} */ (byId("prompt")),
+    promptCount: byId("prompt-count"),
+    options: byId("options"),
+    advanced: byId("advanced-fields"),
+    price: byId("price"),
+    priceDetail: byId("price-detail"),
+    submit: /** @type {HTMLButtonElement} */ (byId("submit")),
+    blockers: byId("blockers"),
+    outcome: byId("create-outcome"),
+    form: byId("create-form"),
+  };
+
+  const entry = () => catalogue[state.kind][state.model];
+
+  // --- choosing a kind and a model resets the options to that model's defaults ----------------------
+
+  function setKind(kind) {
+    state.kind = kind;
+    setModel(defaultModel(catalogue, kind));
+  }
+
+  function setModel(model) {
+    state.model = model;
+    const e = entry();
+    state.duration = defaultDuration(e, state.kind);
+    state.resolution = durationOption(e, state.duration).default_resolution;
+    state.aspectRatio = e.default_aspect_ratio;
+    state.amplitude = "auto";
+    render();
+  }
+
+  function setDuration(duration) {
+    state.duration = duration;
+    const option = durationOption(entry(), duration);
+    if (!option.resolutions.includes(state.resolution)) state.resolution = option.default_resolution;
+    render();
+  }
+
+  /** Keep every choice allowed after something else changed (e.g. `auto` needs a picture). */
+  function normalize() {
+    const e = entry();
+    const ratios = aspectRatiosOf(e, state.pictures.length);
+    if (!ratios.some((r) => r.value === state.aspectRatio && r.enabled)) state.aspectRatio = e.default_aspect_ratio;
+  }
+
+  // --- pictures -----------------------------------------------------------------------------
+
+  function addFiles(files) {
+    for (const file of files) {
+      const picture = { id: nextId++, file, url: URL.createObjectURL(file), result: null };
+      state.pictures.push(picture);
+      checkPicture(file, limits.images).then(
+        (result) => {
+          picture.result = result;
+          render();
+        },
+        () => {
+          picture.result = { problem: { reason: "ImageFormatInvalid", message: (f) => `image could not be read: ${f}` } };
+          render();
+        },
+      );
+    }
+    render();
+  }
+
+  function removePicture(index) {
+    const [gone] = state.pictures.splice(index, 1);
+    URL.revokeObjectURL(gone.url);
+    render();
+  }
+
+  function movePicture(from, to) {
+    if (to < 0 || to >= state.pictures.length || from === to) return;
+    const [moved] = state.pictures.splice(from, 1);
+    state.pictures.splice(to, 0, moved);
+    render();
+    const buttons = els.thumbs.querySelectorAll(".thumb")[to]?.querySelectorAll("button");
+    /** @type {HTMLElement | undefined} */ (buttons?.[from < to ? 1 : 0])?.focus();
+  }
+
+  function setWatermarkPicture(file) {
+    if (state.wmPicture) URL.revokeObjectURL(state.wmPicture.url);
+    state.wmPicture = null;
+    if (file) {
+      const picture = { id: nextId++, file, url: URL.createObjectURL(file), result: null };
+      state.wmPicture = picture;
+      checkPicture(file, limits.images).then((result) => {
+        picture.result = result;
+        render();
+      });
+    }
+    render();
+  }
+
+  // --- what stands between the form and a task the server accepts -----------------------------
+
+  function blockers() {
+    const e = entry();
+    const out = [];
+    const n = state.pictures.length;
+    if (!e.served) out.push({ reason: "ModelUnavailable", message: `model ${state.model} is not served by this deployment` });
+    if (n === 0 && e.images.min > 0) {
+      out.push(
+        state.kind === VIDEO
+          ? { reason: "FieldLacking", message: "field is missing or empty: images", pending: true }
+          : { reason: "FieldItemCountOutOfRange", message: `field item count out of range: images (${state.model} takes ${e.images.min} to ${e.images.max})`, pending: true },
+      );
+    } else if (n > e.images.max || n < e.images.min) {
+      out.push({
+        reason: "FieldItemCountOutOfRange",
+        message: `field item count out of range: images (${state.model} takes ${e.images.min} to ${e.images.max}, got ${n})`,
+      });
+    }
+    const checking = state.pictures.filter((p) => !p.result).length + (state.wmPicture && !state.wmPicture.result ? 1 : 0);
+    if (checking) out.push({ reason: "", message: `checking ${checking} picture${checking > 1 ? "s" : ""}…`, pending: true });
+    state.pictures.forEach((p, i) => {
+      if (p.result?.problem) out.push({ reason: p.result.problem.reason, message: p.result.problem.message(`images[${i}]`) });
+    });
+    if (state.wmPicture?.result?.problem && state.kind === VIDEO && state.watermark) {
+      out.push({ reason: state.wmPicture.result.problem.reason, message: state.wmPicture.result.problem.message("wm_url") });
+    }
+    const length = [...state.prompt].length;
+    if (!state.prompt.trim()) out.push({ reason: "FieldLacking", message: "field is missing or empty: prompt", pending: true });
+    else if (length > e.prompt_max) {
+      out.push({ reason: "FieldInvalid", message: `invalid field: prompt (${state.model} takes at most ${e.prompt_max} characters, got ${length})` });
+    }
+    const seed = state.seed.trim();
+    if (seed && (!/^\d+$/.test(seed) || Number(seed) > limits.seed_max)) {
+      out.push({ reason: "FieldInvalid", message: `invalid field: seed (0 to ${limits.seed_max})` });
+    }
+    const callback = state.callbackUrl.trim();
+    if (callback && !isHttpUrl(callback)) {
+      out.push({ reason: "FieldInvalid", message: "invalid field: callback_url (must be an http or https URL)" });
+    }
+    if ([...state.payload].length > limits.payload_max) {
+      out.push({ reason: "FieldInvalid", message: `invalid field: payload (at most ${limits.payload_max} characters)` });
+    }
+    if (estimatedBodyBytes() > limits.max_body_bytes) {
+      out.push({ reason: "BadRequest", message: `request body is larger than ${Math.floor(limits.max_body_bytes / 1048576)} MB` });
+    }
+    return out;
+  }
+
+  function estimatedBodyBytes() {
+    const encoder = new TextEncoder();
+    let size = 4096 + encoder.encode(state.prompt + state.payload + state.metaData + state.callbackUrl).length;
+    for (const p of state.pictures) size += p.result?.dataUrl?.length ?? p.file.size * 1.34;
+    if (state.kind === VIDEO && state.watermark && state.wmPicture) size += state.wmPicture.result?.dataUrl?.length ?? 0;
+    return size;
+  }
+
+  function body() {
+    const e = entry();
+    const out = {
+      model: state.model,
+      images: state.pictures.map((p) => p.result.dataUrl),
+      prompt: state.prompt,
+      aspect_ratio: state.aspectRatio,
+      resolution: state.resolution,
+    };
+    if (state.kind === VIDEO) {
+      Object.assign(out, {
+        duration: state.duration,
+        movement_amplitude: e.movement_amplitude_ignored ? "auto" : state.amplitude,
+        bgm: state.bgm,
+        off_peak: state.offPeak,
+        watermark: state.watermark,
+      });
+      if (state.watermark) {
+        out.wm_position = state.wmPosition;
+        if (state.wmPicture?.result?.dataUrl) out.wm_url = state.wmPicture.result.dataUrl;
+      }
+      if (state.metaData) out.meta_data = state.metaData;
+    }
+    if (state.seed.trim()) out.seed = Number(state.seed.trim());
+    if (state.callbackUrl.trim()) out.callback_url = state.callbackUrl.trim();
+    if (state.payload) out.payload = state.payload;
+    return out;
+  }
+
+  async function submit() {
+    if (state.submitting || blockers().length) return;
+    const expected = currentPrice().credits;
+    state.submitting = true;
+    fill(els.outcome);
+    render();
+    try {
+      const created = await api.create(state.kind, body());
+      const agrees = created.credits === expected;
+      fill(
+        els.outcome,
+        h(
+          "div",
+          { class: "created-note", role: "status" },
+          h("strong", null, "Task created"),
+          ` · ${created.credits} credit${created.credits === 1 ? "" : "s"}`,
+          agrees ? null : h("span", { class: "warn" }, ` (the console expected ${expected})`),
+          h("a", { class: "view-link", href: `#task-${created.task_id}` }, "View task"),
+          h("code", { class: "created-id" }, created.task_id),
+        ),
+      );
+      onCreated(created);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status === 401) onUnauthorized();
+      fill(els.outcome, errorBox(error, "The server refused this task"));
+    } finally {
+      state.submitting = false;
+      render();
+    }
+  }
+
+  function currentPrice() {
+    return price(entry(), state.kind, { duration: state.duration, resolution: state.resolution, offPeak: state.offPeak });
+  }
+
+  // --- rendering ---------------------------------------------------------------------------------
+
+  function render() {
+    normalize();
+    const e = entry();
+    for (const tab of els.kinds.querySelectorAll("[data-kind]")) {
+      const on = /** @type {HTMLElement} */ (tab).dataset.kind === state.kind;
+      tab.setAttribute("aria-selected", String(on));
+      tab.classList.toggle("active", on);
+    }
+    renderModels();
+    renderPictures(e);
+    renderPrompt(e);
+    renderOptions(e);
+    renderAdvanced();
+    renderSummary();
+  }
+
+  function renderModels() {
+    fill(
+      els.models,
+      h("div", { class: "field-label" }, "Model"),
+      h(
+        "div",
+        { class: "chips models" },
+        modelsFor(catalogue, state.kind).map(({ name, entry: m }) =>
+          h(
+            "label",
+            { class: "chip model-chip", title: m.served ? null : "not served by this deployment" },
+            h("input", {
+              type: "radio",
+              name: "model",
+              value: name,
+              checked: name === state.model,
+              disabled: !m.served,
+              onchange: () => setModel(name),
+            }),
+            h("span", { class: "chip-body" }, h("span", { class: "chip-title" }, name), h("span", { class: "chip-sub" }, m.served ? summary(m, state.kind) : "not served here")),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function renderPictures(e) {
+    const n = state.pictures.length;
+    const range = e.images.min === 0 ? `up to ${e.images.max}` : `${e.images.min}–${e.images.max}`;
+    fill(els.imagesLabel, "Reference pictures ", h("span", { class: "muted" }, `${n} of ${range}`));
+    els.dropzone.classList.toggle("has-pictures", n > 0);
+    fill(
+      els.dropHint,
+      h("span", null, h("strong", null, n ? "Add more pictures" : "Drop pictures here"), " or ", h("span", { class: "link" }, "browse")),
+      h("small", null, `PNG, JPEG or WebP · at least ${limits.images.min_side}×${limits.images.min_side} · ratio 1:${limits.images.max_aspect} to ${limits.images.max_aspect}:1 · up to ${Math.floor(limits.images.max_data_url_bytes / 1048576)} MB each`),
+      e.images.min === 0 ? h("small", null, "No picture: text to image") : null,
+    );
+    fill(els.thumbs, state.pictures.map((p, i) => thumb(p, i, n)));
+  }
+
+  function thumb(picture, index, count) {
+    const r = picture.result;
+    const problem = r?.problem;
+    const showsImage = r && r.format && !(problem && problem.reason === "ImageFormatInvalid");
+    const info = !r ? "checking…" : r.width ? `${r.format.toUpperCase()} · ${r.width}×${r.height}` : formatBytes(picture.file.size);
+    return h(
+      "li",
+      {
+        class: `thumb${problem ? " invalid" : ""}${r ? "" : " checking"}`,
+        draggable: "true",
+        data: { index, name: picture.file.name, state: problem ? "refused" : r ? "ok" : "checking" },
+        ondragstart: (ev) => {
+          dragIndex = index;
+          ev.dataTransfer.effectAllowed = "move";
+          ev.dataTransfer.setData("text/plain", String(index));
+        },
+        ondragover: (ev) => {
+          if (dragIndex >= 0) ev.preventDefault();
+        },
+        ondrop: (ev) => {
+          if (dragIndex < 0) return;
+          ev.preventDefault();
+          ev.stopPropagation();
+          const from = dragIndex;
+          dragIndex = -1;
+          movePicture(from, index);
+        },
+        ondragend: () => {
+          dragIndex = -1;
+        },
+      },
+      h(
+        "div",
+        { class: "thumb-frame" },
+        showsImage
+          ? h("img", { src: picture.url, alt: `Reference picture ${index + 1}`, draggable: "false" })
+          : h("div", { class: "thumb-placeholder" }, h("span", null, picture.file.name || "file")),
+        h("span", { class: "thumb-index" }, String(index + 1)),
+      ),
+      h("div", { class: "thumb-info", title: `${picture.file.name} (${formatBytes(picture.file.size)})` }, info),
+      problem
+        ? h("p", { class: "thumb-problem", role: "alert" }, h("code", { class: "reason" }, problem.reason), " ", h("span", { class: "message" }, problem.message(`images[${index}]`)))
+        : null,
+      h(
+        "div",
+        { class: "thumb-actions" },
+        h("button", { type: "button", class: "icon-btn", "aria-label": `Move picture ${index + 1} earlier`, title: "Move earlier", disabled: index === 0, onclick: () => movePicture(index, index - 1) }, "←"),
+        h("button", { type: "button", class: "icon-btn", "aria-label": `Move picture ${index + 1} later`, title: "Move later", disabled: index === count - 1, onclick: () => movePicture(index, index + 1) }, "→"),
+        h("button", { type: "button", class: "icon-btn danger", "aria-label": `Remove picture ${index + 1}`, title: "Remove", onclick: () => removePicture(index) }, "✕"),
+      ),
+    );
+  }
+
+  function renderPrompt(e) {
+    const length = [...state.prompt].length;
+    els.promptCount.textContent = `${length} / ${e.prompt_max}`;
+    els.promptCount.classList.toggle("over", length > e.prompt_max);
+    if (els.prompt.value !== state.prompt) els.prompt.value = state.prompt;
+  }
+
+  function chips(name, label, options, selected, onPick, note) {
+    return h(
+      "fieldset",
+      { class: "field", data: { control: name } },
+      h("legend", { class: "field-label" }, label),
+      h(
+        "div",
+        { class: "chips" },
+        options.map((o) =>
+          h(
+            "label",
+            { class: "chip" },
+            h("input", {
+              type: "radio",
+              name,
+              value: String(o.value),
+              checked: String(o.value) === String(selected),
+              disabled: o.enabled === false,
+              onchange: () => onPick(o.value),
+            }),
+            h("span", { class: "chip-body" }, o.icon ?? null, h("span", { class: "chip-title" }, o.label ?? String(o.value))),
+          ),
+        ),
+      ),
+      note ? h("p", { class: "hint" }, note) : null,
+    );
+  }
+
+  function ratioIcon(value) {
+    const [w, h2] = value === "auto" ? [1, 1] : value.split(":").map(Number);
+    const scale = 14 / Math.max(w, h2);
+    const rw = Math.max(3, w * scale);
+    const rh = Math.max(3, h2 * scale);
+    return svg(
+      "svg",
+      { class: "ratio-icon", viewBox: "0 0 16 16", width: 16, height: 16, "aria-hidden": "true" },
+      svg("rect", { x: (16 - rw) / 2, y: (16 - rh) / 2, width: rw, height: rh, rx: 1.5, "stroke-dasharray": value === "auto" ? "2 1.5" : "none" }),
+    );
+  }
+
+  function toggle(name, label, checked, onChange, hint) {
+    return h(
+      "label",
+      { class: "toggle", data: { control: name } },
+      h("input", { type: "checkbox", name, checked, onchange: (ev) => onChange(ev.target.checked) }),
+      h("span", { class: "toggle-track", "aria-hidden": "true" }),
+      h("span", { class: "toggle-text" }, h("span", { class: "toggle-label" }, label), hint ? h("span", { class: "hint" }, hint) : null),
+    );
+  }
+
+  function renderOptions(e) {
+    const option = durationOption(e, state.duration);
+    const groups = [];
+    if (state.kind === VIDEO) {
+      groups.push(chips("duration", "Duration", durationsOf(e).map((d) => ({ value: d, label: `${d} s` })), state.duration, (d) => setDuration(Number(d))));
+    }
+    groups.push(
+      chips("resolution", "Resolution", option.resolutions.map((r) => ({ value: r })), state.resolution, (r) => {
+        state.resolution = r;
+        render();
+      }),
+    );
+    const ratios = aspectRatiosOf(e, state.pictures.length);
+    groups.push(
+      chips(
+        "aspect_ratio",
+        "Aspect ratio",
+        ratios.map((r) => ({ ...r, icon: ratioIcon(r.value), label: r.value === "auto" ? "auto" : r.value })),
+        state.aspectRatio,
+        (r) => {
+          state.aspectRatio = r;
+          render();
+        },
+        ratios.some((r) => r.value === "auto") ? "auto takes the first picture's ratio (needs a picture)." : null,
+      ),
+    );
+    if (state.kind === VIDEO) {
+      groups.push(
+        chips(
+          "movement_amplitude",
+          "Movement",
+          e.movement_amplitudes.map((a) => ({ value: a, label: AMPLITUDE_LABEL[a] ?? a, enabled: !e.movement_amplitude_ignored })),
+          e.movement_amplitude_ignored ? "auto" : state.amplitude,
+          (a) => {
+            state.amplitude = a;
+            render();
+          },
+          e.movement_amplitude_ignored ? `${state.model} chooses the movement itself.` : null,
+        ),
+      );
+      const toggles = h(
+        "div",
+        { class: "toggles" },
+        toggle("bgm", "Background music", state.bgm, (v) => {
+          state.bgm = v;
+          render();
+        }),
+        toggle("off_peak", "Off-peak", state.offPeak, (v) => {
+          state.offPeak = v;
+          render();
+        }, "Half price; starts after other tasks, within 48 h"),
+        toggle("watermark", "Watermark", state.watermark, (v) => {
+          state.watermark = v;
+          render();
+        }, "Adds a watermarked copy"),
+      );
+      groups.push(toggles);
+      if (state.watermark) groups.push(watermarkFields());
+    }
+    fill(els.options, groups);
+  }
+
+  function watermarkFields() {
+    const wm = state.wmPicture;
+    const problem = wm?.result?.problem;
+    return h(
+      "div",
+      { class: "watermark-fields" },
+      h(
+        "label",
+        { class: "field inline", data: { control: "wm_position" } },
+        h("span", { class: "field-label" }, "Position"),
+        h(
+          "select",
+          {
+            name: "wm_position",
+            onchange: (ev) => {
+              state.wmPosition = Number(ev.target.value);
+              render();
+            },
+          },
+          limits.wm_positions.map((p) => h("option", { value: p, selected: p === state.wmPosition }, WM_LABEL[p] ?? String(p))),
+        ),
+      ),
+      h(
+        "div",
+        { class: "field inline", data: { control: "wm_url" } },
+        h("span", { class: "field-label" }, "Mark image"),
+        h(
+          "label",
+          { class: "btn small" },
+          wm ? "Replace…" : "Choose…",
+          h("input", { type: "file", accept: "image/png,image/jpeg,image/webp", class: "visually-hidden", onchange: (ev) => setWatermarkPicture(ev.target.files?.[0] ?? null) }),
+        ),
+        wm ? h("span", { class: "muted file-name" }, wm.file.name) : h("span", { class: "muted" }, "optional: refgen's mark"),
+        wm ? h("button", { type: "button", class: "icon-btn", "aria-label": "Remove mark image", onclick: () => setWatermarkPicture(null) }, "✕") : null,
+      ),
+      problem ? h("p", { class: "thumb-problem" }, h("code", { class: "reason" }, problem.reason), " ", problem.message("wm_url")) : null,
+    );
+  }
+
+  function renderAdvanced() {
+    // Built once; values flow back through input listeners. Only meta_data depends on the kind.
+    if (!els.advanced.childElementCount) {
+      const text = (name, label, attrs, key) =>
+        h(
+          "label",
+          { class: "field", data: { control: name } },
+          h("span", { class: "field-label" }, label),
+          h(attrs.multiline ? "textarea" : "input", {
+            name,
+            rows: attrs.multiline ? 2 : null,
+            type: attrs.multiline ? null : attrs.type ?? "text",
+            inputmode: attrs.inputmode ?? null,
+            placeholder: attrs.placeholder ?? "",
+            autocomplete: "off",
+            oninput: (ev) => {
+              state[key] = ev.target.value;
+              renderSummary();
+            },
+          }),
+        );
+      fill(
+        els.advanced,
+        text("seed", "Seed", { inputmode: "numeric", placeholder: `0 = random (0 to ${limits.seed_max})` }, "seed"),
+        text("callback_url", "Callback URL", { type: "url", placeholder: "https://example.com/vidu/callback" }, "callbackUrl"),
+        text("payload", "Payload", { multiline: true, placeholder: "any text, echoed back" }, "payload"),
+        text("meta_data", "Meta data", { multiline: true, placeholder: "any text, stored with the task" }, "metaData"),
+      );
+    }
+    const meta = els.advanced.querySelector('[data-control="meta_data"]');
+    if (meta) /** @type {HTMLElement} */ (meta).hidden = state.kind !== VIDEO;
+  }
+
+  function renderSummary() {
+    const { credits, detail } = currentPrice();
+    els.price.textContent = String(credits);
+    els.price.dataset.credits = String(credits);
+    fill(els.priceDetail, `credit${credits === 1 ? "" : "s"}`, detail ? h("small", null, detail) : null);
+    const problems = blockers();
+    els.submit.disabled = state.submitting || problems.length > 0;
+    els.submit.textContent = state.submitting ? "Submitting…" : state.kind === VIDEO ? "Generate video" : "Generate image";
+    fill(
+      els.blockers,
+      problems.map((p) =>
+        h("li", { class: p.pending ? "pending" : "problem" }, p.reason ? h("code", { class: "reason" }, p.reason) : null, p.reason ? " " : null, p.message),
+      ),
+    );
+  }
+
+  // --- wiring ------------------------------------------------------------------------------------
+
+  for (const kind of [VIDEO, IMAGE]) {
+    const tab = els.kinds.querySelector(`[data-kind="${kind}"]`);
+    tab?.addEventListener("click", () => setKind(kind));
+    if (tab) tab.textContent = KIND_LABEL[kind];
+  }
+  els.fileInput.addEventListener("change", () => {
+    addFiles([...(els.fileInput.files ?? [])]);
+    els.fileInput.value = "";
+  });
+  els.dropzone.addEventListener("click", (ev) => {
+    if (/** @type {HTMLElement} */ (ev.target).closest(".thumb")) return;
+    els.fileInput.click();
+  });
+  els.dropzone.addEventListener("keydown", (ev) => {
+    if ((ev.key === "Enter" || ev.key === " ") && ev.target === els.dropzone) {
+      ev.preventDefault();
+      els.fileInput.click();
+    }
+  });
+  els.dropzone.addEventListener("dragover", (ev) => {
+    if (ev.dataTransfer?.types.includes("Files")) {
+      ev.preventDefault();
+      els.dropzone.classList.add("dragging");
+    }
+  });
+  els.dropzone.addEventListener("dragleave", () => els.dropzone.classList.remove("dragging"));
+  els.dropzone.addEventListener("drop", (ev) => {
+    els.dropzone.classList.remove("dragging");
+    if (!ev.dataTransfer?.files.length) return;
+    ev.preventDefault();
+    addFiles([...ev.dataTransfer.files]);
+  });
+  els.prompt.addEventListener("input", () => {
+    state.prompt = els.prompt.value;
+    renderPrompt(entry());
+    renderSummary();
+  });
+  els.prompt.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) submit();
+  });
+  els.form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    submit();
+  });
+
+  setKind(VIDEO);
+}
+
+function isHttpUrl(value) {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && Boolean(url.hostname) && !value.includes(" ");
+  } catch {
+    return false;
+  }
+}
