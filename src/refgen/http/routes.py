@@ -6,8 +6,9 @@ import mimetypes
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.security import APIKeyHeader
 
 from refgen.contract.catalogue import catalogue_as_json
 from refgen.domain import TaskKind
@@ -29,8 +30,16 @@ def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-async def api_key(request: Request, rt: RuntimeDep) -> ApiKey:
-    header = request.headers.get("authorization", "").strip()
+AUTHORIZATION = APIKeyHeader(
+    name="Authorization",
+    scheme_name="Token",
+    description="`Token <key>` (or `Bearer <key>`); keys are made with `refgen keys create`.",
+    auto_error=False,
+)
+
+
+async def api_key(rt: RuntimeDep, authorization: Annotated[str | None, Security(AUTHORIZATION)]) -> ApiKey:
+    header = (authorization or "").strip()
     scheme, _, token = header.partition(" ")
     if scheme.lower() not in ("token", "bearer") or not token.strip():
         raise Unauthorized("missing API key: send 'Authorization: Token <key>'")

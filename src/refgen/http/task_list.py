@@ -7,14 +7,13 @@ Generation body (the same fields, the same signed links) plus what a list shows 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter
 
 from refgen.domain import Task
-from refgen.errors import FieldInvalid, NotFound
+from refgen.errors import FieldInvalid
 from refgen.files.urls import LinkMaker
 from refgen.http.routes import KeyDep, RuntimeDep
 from refgen.http.views import generation_body, rfc3339
@@ -23,12 +22,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 
 router = APIRouter()
-
-
-@runtime_checkable
-class TaskLister(Protocol):
-    def list_tasks(self, key_id: str, limit: int = 100) -> Sequence[Task]:
-        """The key's tasks, newest first."""
 
 
 def task_list_item(task: Task, links: LinkMaker) -> dict[str, Any]:
@@ -58,8 +51,5 @@ def task_list_item(task: Task, links: LinkMaker) -> dict[str, Any]:
 async def list_tasks(rt: RuntimeDep, key: KeyDep, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     if not 1 <= limit <= MAX_LIMIT:
         raise FieldInvalid(f"invalid field: limit (1 to {MAX_LIMIT})", field="limit")
-    store = rt.store
-    if not isinstance(store, TaskLister):
-        raise NotFound("this deployment's task store cannot list tasks")
-    tasks = await anyio.to_thread.run_sync(store.list_tasks, key.id, limit)
+    tasks = await anyio.to_thread.run_sync(rt.store.list_tasks, key.id, limit)
     return {"tasks": [task_list_item(task, rt.links) for task in tasks]}

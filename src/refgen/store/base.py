@@ -74,6 +74,9 @@ class TaskStore(Protocol):
 
     def get_task(self, task_id: str) -> Task | None: ...
 
+    def list_tasks(self, key_id: str, limit: int = 100) -> Sequence[Task]:
+        """The key's tasks, newest first."""
+
     def request_cancel(self, task_id: str, now: datetime) -> Task:
         """Cancel a task: a waiting one ends ``failed/UserCancelled`` at once; a processing one is
         flagged, and ends so when its worker sees the flag (or is reaped). Raise TaskNotCancellable

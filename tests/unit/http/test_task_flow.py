@@ -298,3 +298,14 @@ def test_create_responses_carry_exactly_the_contract_fields(idle_server: Server)
         and isinstance(video["bgm"], bool)
         and isinstance(video["seed"], int)
     )
+
+
+def test_openapi_declares_the_token_header_so_docs_can_authenticate(server: Server) -> None:
+    schema = server.client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["Token"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schema["components"]["securitySchemes"]["Token"]["description"],
+    }
+    assert schema["paths"]["/ent/v2/reference2video"]["post"]["security"] == [{"Token": []}]
