@@ -3,4 +3,6 @@
 - :class:`refgen.testing.store.MemoryStore`: keys, tasks and the queue, in memory.
 - :class:`refgen.testing.backends.FakeBackend`: a fast backend of solid-colour frames.
 - :class:`refgen.testing.fetcher.FakeImageFetcher`: image URLs served from a dict.
+- :class:`refgen.testing.files.MemoryFileStore`: references and creations in memory.
+- :class:`refgen.testing.timed.TimedBackend`: a backend that takes a fixed time (load tests).
 """

@@ -63,3 +63,26 @@ def test_tokens_are_kept_encrypted_and_found_by_hash() -> None:
     assert token.encode() not in blob
     assert cipher.decrypt(blob) == token
     assert hash_token(token) != token and len(hash_token(token)) == 64
+
+
+@pytest.mark.parametrize("kind", ["local", "memory"])
+def test_file_stores_agree(kind: str, tmp_path: Path) -> None:
+    from refgen.testing.files import MemoryFileStore
+
+    store = LocalFileStore(tmp_path / "root") if kind == "local" else MemoryFileStore()
+    store.put_bytes("tasks/a/refs/0.png", b"one", "image/png")
+    source = tmp_path / "s"
+    source.write_bytes(b"two")
+    store.put_file("tasks/a/out1/video.mp4", source, "video/mp4")
+    store.put_bytes("tasks/b/refs/0.png", b"three", "image/png")
+    copy = tmp_path / "copy"
+    store.fetch("tasks/a/out1/video.mp4", copy)
+    assert copy.read_bytes() == b"two"
+    assert store.presigned_url("tasks/a/refs/0.png", 60) is None
+    store.delete_prefix("tasks/a/")
+    with pytest.raises(FileStoreError):
+        store.fetch("tasks/a/refs/0.png", copy)
+    store.fetch("tasks/b/refs/0.png", copy)
+    assert copy.read_bytes() == b"three"
+    with pytest.raises(FileStoreError):
+        store.put_bytes("../x", b"", "text/plain")
