@@ -60,9 +60,9 @@ class Cluster:
         return cls(root, env)
 
     def cli(self, *args: str) -> str:
-        return subprocess.run(
-            [REFGEN, *args], env=self.env, capture_output=True, text=True, timeout=60, check=True
-        ).stdout
+        result = subprocess.run([REFGEN, *args], env=self.env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"refgen {' '.join(args)} failed:\n{result.stderr}"
+        return result.stdout
 
     def new_key(self, name: str, concurrency: int = 5) -> str:
         return (

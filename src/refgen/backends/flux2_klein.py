@@ -1,0 +1,201 @@
+"""The ``flux2-klein`` backend: reference-to-image with ``diffusers.Flux2KleinPipeline``.
+
+Serves FLUX.2 [klein] 4B (Apache-2.0, step-distilled: 4 steps, no guidance) and its undistilled
+``base`` variant, from a local diffusers folder loaded once with
+``from_pretrained(weights, local_files_only=True)``. How the contract maps onto the model:
+
+- **Size.** The model generates at a native size with the job's aspect ratio and
+  ``max_pixels`` pixels (default 1024×1024 ≈ 1 MP, where its published speed is measured; never
+  more than the output has; FLUX.2 handles up to about 4 MP, so operators with the memory can raise
+  it), both sides multiples of 16. The image is then scaled to cover the contract's size with
+  Lanczos and centre-cropped, never stretched: 1080p (16:9, 2.07 MP) is upscaled about 1.4× from
+  1 MP, 2K (1440p) about 1.9×, 4K (2160p) about 2.8×. ``height``/``width`` force the native size.
+- **References.** 0 (text to image), 1 or many, passed as ``image=[...]`` (alpha composited onto
+  white), each scaled to at most ``reference_pixels`` (default 1 MP, the pipeline's own cap) and at
+  least 64 px a side (the pipeline's minimum). Beyond ``max_references`` (default 4) the later ones
+  are tiled together onto collage images; none is dropped.
+- **Steps and guidance.** Distilled weights (``is_distilled`` in ``model_index.json``, or the
+  ``distilled`` option): 4 steps, guidance 1 (ignored by the model); base weights: 50 steps,
+  guidance 4. ``steps``/``guidance`` override.
+- **Seed.** A CPU ``torch.Generator`` seeded with the job's seed.
+- **prompt** is passed as is (truncated at ``max_sequence_length`` tokens, 512 by default).
+- ``duration``, ``movement_amplitude`` and ``bgm`` do not apply to images.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from refgen.backends.base import CancelToken, GenerationJob, ImageOutput, ProgressFn
+from refgen.backends.diffusers_common import (
+    Loaded,
+    OptionError,
+    PipelineRunner,
+    StepControl,
+    bool_option,
+    call_pipeline,
+    check_weights,
+    cover_resize,
+    fit_pixels,
+    free_memory,
+    generator_for,
+    import_diffusers,
+    import_torch,
+    int_list_option,
+    int_option,
+    load_pipeline,
+    native_size,
+    parse_options,
+    prepare_references,
+    resolve_device,
+    resolve_dtype,
+    round_to,
+    run_translating_oom,
+    to_uint8,
+)
+from refgen.domain import TaskKind
+from refgen.errors import BackendError
+
+DEFAULT_MAX_PIXELS = 1024 * 1024
+DEFAULT_REFERENCE_PIXELS = 1024 * 1024  # the pipeline's own cap per reference
+MIN_REFERENCE_SIDE = 64  # Flux2ImageProcessor refuses smaller conditioning images
+DEFAULT_MAX_REFERENCES = 4
+DISTILLED = (4, 1.0)  # steps, guidance
+BASE = (50, 4.0)
+
+FLUX_OPTIONS = {
+    "max_pixels": int_option(64 * 64),
+    "reference_pixels": int_option(64 * 64),
+    "text_encoder_out_layers": int_list_option,
+    "distilled": bool_option,
+}
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    reference_slots: int
+    reference_pixels: int
+    collage_size: tuple[int, int]
+
+
+def plan_image(
+    job: GenerationJob, options: Mapping[str, Any], *, multiple: int = 16, distilled: bool = True
+) -> ImagePlan:
+    max_pixels = options.get("max_pixels", DEFAULT_MAX_PIXELS)
+    width, height = native_size(job.width, job.height, max_pixels, multiple, at_most_output=True)
+    steps, guidance = DISTILLED if distilled else BASE
+    reference_pixels = options.get("reference_pixels", DEFAULT_REFERENCE_PIXELS)
+    return ImagePlan(
+        width=round_to(options["width"], multiple) if "width" in options else width,
+        height=round_to(options["height"], multiple) if "height" in options else height,
+        steps=options.get("steps", steps),
+        guidance=options.get("guidance", guidance),
+        reference_slots=options.get("max_references", DEFAULT_MAX_REFERENCES),
+        reference_pixels=reference_pixels,
+        collage_size=native_size(job.width, job.height, reference_pixels, multiple, at_most_output=True),
+    )
+
+
+class Flux2KleinBackend:
+    """Reference-to-image on a local ``Flux2KleinPipeline`` folder; see the module docstring."""
+
+    name = "flux2-klein"
+    pipeline_classes = ("Flux2KleinPipeline",)
+
+    def __init__(
+        self, weights: str, options: Mapping[str, Any] | None = None, *, runner: PipelineRunner | None = None
+    ) -> None:
+        self.weights = weights
+        self.options = parse_options(self.name, options, FLUX_OPTIONS)
+        if self.options.get("cache", {}).get("type") == "first_block":
+            raise OptionError(
+                f"{self.name}: diffusers 0.42's first-block cache fails on FLUX.2 transformers; "
+                'use {"type": "taylorseer"} (little gain at 4 steps anyway)'
+            )
+        self.runner: PipelineRunner = runner or call_pipeline
+        self._loaded: Loaded | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        if self._loaded is not None:
+            return
+        torch = import_torch()
+        diffusers = import_diffusers()
+        folder = check_weights(self.weights, self.pipeline_classes, self.name)
+        device = resolve_device(torch, self.options.get("device"))
+        dtype = resolve_dtype(torch, self.options.get("dtype"), device)
+
+        def build() -> Any:
+            return diffusers.Flux2KleinPipeline.from_pretrained(folder, dtype=dtype, local_files_only=True)
+
+        pipe = load_pipeline(self.name, folder, torch, device, self.options, build)
+        self._loaded = Loaded(pipe=pipe, torch=torch, device=device, dtype=dtype)
+
+    def supports(self, kind: TaskKind) -> bool:
+        return kind is TaskKind.IMAGE
+
+    def close(self) -> None:
+        loaded, self._loaded = self._loaded, None
+        if loaded is not None:
+            torch = loaded.torch
+            del loaded
+            free_memory(torch)
+
+    @property
+    def pipeline(self) -> Any:
+        return self._require().pipe
+
+    def plan(self, job: GenerationJob) -> ImagePlan:
+        pipe = self._require().pipe
+        multiple = int(pipe.vae_scale_factor) * 2
+        distilled = self.options.get("distilled", bool(getattr(pipe.config, "is_distilled", False)))
+        return plan_image(job, self.options, multiple=multiple, distilled=distilled)
+
+    def generate(self, job: GenerationJob, progress: ProgressFn, cancel: CancelToken) -> ImageOutput:
+        if job.kind is not TaskKind.IMAGE:
+            raise BackendError(f"{self.name} makes images only")
+        loaded = self._require()
+        plan = self.plan(job)
+        control = StepControl(plan.steps, progress, cancel)
+        control.start()
+        references, _ = prepare_references(job.references, plan.reference_slots, plan.collage_size)
+        references = [fit_pixels(r, plan.reference_pixels, MIN_REFERENCE_SIDE) for r in references]
+        kwargs: dict[str, Any] = {
+            "image": references or None,
+            "prompt": job.prompt,
+            "height": plan.height,
+            "width": plan.width,
+            "num_inference_steps": plan.steps,
+            "guidance_scale": plan.guidance,
+            "generator": generator_for(loaded.torch, job.seed),
+            "output_type": "np",
+            "callback_on_step_end": control,
+        }
+        if "max_sequence_length" in self.options:
+            kwargs["max_sequence_length"] = self.options["max_sequence_length"]
+        if "text_encoder_out_layers" in self.options:
+            kwargs["text_encoder_out_layers"] = self.options["text_encoder_out_layers"]
+        with self._lock:
+            output = run_translating_oom(
+                loaded.torch,
+                lambda: self.runner(loaded.pipe, kwargs),
+                hint="try a smaller max_pixels, fewer references, offload or fp8 (docs/gpu-backends.md)",
+            )
+        control.finish()
+        image = to_uint8(np.asarray(output.images[0]))
+        del output
+        return ImageOutput(image=cover_resize(image, job.width, job.height))
+
+    def _require(self) -> Loaded:
+        if self._loaded is None:
+            raise BackendError(f"{self.name} is not loaded")
+        return self._loaded
