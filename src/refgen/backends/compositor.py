@@ -235,7 +235,14 @@ class CompositorBackend:
         if job.width <= 0 or job.height <= 0:
             raise ValueError(f"job size {job.width}x{job.height} is not positive")
         _check(cancel)
-        references = self.references(job.references)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # the music is made while the references are cut out (NumPy and OpenCV release the GIL)
+            music = None
+            if job.kind == TaskKind.VIDEO and job.bgm:
+                samples = job.frame_count * SAMPLE_RATE // job.fps
+                music = pool.submit(synthesize_music, samples, job.seed, SAMPLE_RATE)
+            references = self.references(job.references)
+            audio = music.result() if music is not None else None
         _check(cancel)
         scene = Scene(job, references, still=job.kind == TaskKind.IMAGE)
         if job.kind == TaskKind.IMAGE:
@@ -244,9 +251,6 @@ class CompositorBackend:
                 image = _draft_caption(image, job.prompt)
             progress(1, 1)
             return ImageOutput(image=image)
-        audio = None
-        if job.bgm:
-            audio = synthesize_music(job.frame_count * SAMPLE_RATE // job.fps, job.seed, SAMPLE_RATE)
         return VideoOutput(
             frames=_frames(scene, job.frame_count, job.fps, progress, cancel),
             frame_count=job.frame_count,
