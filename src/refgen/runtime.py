@@ -17,7 +17,9 @@ from sqlalchemy import Engine
 
 from refgen.backends.registry import ModelRoute, model_routes, served_models
 from refgen.callbacks.dispatcher import CallbackDispatcher
+from refgen.contract.catalogue import Catalogue, with_credits
 from refgen.domain import TaskKind
+from refgen.errors import RefgenError
 from refgen.files.base import FileStore
 from refgen.files.local import LocalFileStore
 from refgen.files.urls import FileLinks, FileUrlSigner
@@ -96,6 +98,7 @@ class Runtime:
     links: FileLinks
     authenticator: Authenticator
     routes: dict[str, ModelRoute]
+    catalogue: Catalogue
     workers: WorkerGroup | None = None
     reaper: Reaper | None = None
     callbacks: CallbackDispatcher | None = None
@@ -144,6 +147,10 @@ def build_runtime(
     (when ``process_workers``); pass a :class:`~refgen.worker.groups.ThreadWorkers` in tests.
     Without ``callbacks``, a dispatcher sends callbacks through the outbound guard."""
     routes = model_routes(settings.model_map)
+    try:
+        catalogue = with_credits(settings.credits)
+    except ValueError as exc:
+        raise RefgenError(f"REFGEN_CREDITS: {exc}") from None
     on_close: list[Callable[[], None]] = []
     notifier: TaskNotifier | None = None
     if store is None:
@@ -177,7 +184,12 @@ def build_runtime(
             notifier.notify()
 
     service = TaskService(
-        store, files, fetcher, served_models=lambda kind: served_models(routes, kind), on_queued=on_queued
+        store,
+        files,
+        fetcher,
+        served_models=lambda kind: served_models(routes, kind),
+        on_queued=on_queued,
+        catalogue=catalogue,
     )
     signer = FileUrlSigner(cipher, settings.resolved_public_url)
     reaper = Reaper(
@@ -209,6 +221,7 @@ def build_runtime(
         links=links,
         authenticator=Authenticator(store, hash_token),
         routes=routes,
+        catalogue=catalogue,
         workers=workers,
         reaper=reaper,
         callbacks=callbacks,

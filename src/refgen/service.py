@@ -15,6 +15,7 @@ from typing import Protocol
 
 import anyio.to_thread
 
+from refgen.contract.catalogue import CATALOGUE, Catalogue
 from refgen.contract.requests import CreateRequest, parse_create, random_seed
 from refgen.domain import Task, TaskKind, TaskState
 from refgen.errors import TaskNotFound
@@ -58,6 +59,7 @@ class TaskService:
         ids: Callable[[], str] = new_task_id,
         seeds: Callable[[], int] = random_seed,
         on_queued: Callable[[], None] = lambda: None,
+        catalogue: Catalogue = CATALOGUE,
     ) -> None:
         self._store = store
         self._files = files
@@ -67,9 +69,12 @@ class TaskService:
         self._ids = ids
         self._seeds = seeds
         self._on_queued = on_queued
+        self._catalogue = catalogue
 
     async def create(self, key: ApiKey, kind: TaskKind, body: object) -> tuple[Task, CreateRequest]:
-        request = parse_create(kind, body, served_models=self._served(kind), seed_source=self._seeds)
+        request = parse_create(
+            kind, body, served_models=self._served(kind), seed_source=self._seeds, catalogue=self._catalogue
+        )
         if request.spec.callback_url:
             await self._fetcher.check_url(request.spec.callback_url, "callback_url")
         sources = [(f"images[{i}]", image) for i, image in enumerate(request.images)]

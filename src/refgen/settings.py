@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     model_map: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(
         default_factory=dict, description="Public model name -> backend: inline JSON or a JSON/TOML file."
     )
+    credits: Annotated[dict[str, Any], NoDecode] = Field(
+        default_factory=dict,
+        description="Credit figures replacing the defaults: inline JSON or a JSON/TOML file.",
+    )
     lease_seconds: float = Field(
         30.0, gt=0, description="How long a worker's claim lasts without a heartbeat."
     )
@@ -69,9 +73,9 @@ class Settings(BaseSettings):
             return [float(p) for p in value.split(",") if p.strip()]
         return value
 
-    @field_validator("model_map", mode="before")
+    @field_validator("model_map", "credits", mode="before")
     @classmethod
-    def _load_model_map(cls, value: object) -> object:
+    def _load_json_or_file(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
         text = value.strip()

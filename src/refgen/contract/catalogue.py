@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from refgen.domain import TaskKind
 
@@ -147,24 +148,78 @@ _IMAGE = (
     ),
 )
 
-CATALOGUE: Mapping[tuple[TaskKind, str], ModelOptions] = {(m.kind, m.model): m for m in (*_VIDEO, *_IMAGE)}
+Catalogue = Mapping[tuple[TaskKind, str], ModelOptions]
+
+CATALOGUE: Catalogue = {(m.kind, m.model): m for m in (*_VIDEO, *_IMAGE)}
 
 
-def models_for(kind: TaskKind) -> tuple[str, ...]:
-    return tuple(model for (k, model) in CATALOGUE if k is kind)
+def models_for(kind: TaskKind, catalogue: Catalogue = CATALOGUE) -> tuple[str, ...]:
+    return tuple(model for (k, model) in catalogue if k is kind)
 
 
-def lookup(kind: TaskKind, model: str) -> ModelOptions | None:
-    return CATALOGUE.get((kind, model))
+def lookup(kind: TaskKind, model: str, catalogue: Catalogue = CATALOGUE) -> ModelOptions | None:
+    return catalogue.get((kind, model))
 
 
-def catalogue_as_json() -> dict[str, object]:
+def with_credits(overrides: Mapping[str, Any], catalogue: Catalogue = CATALOGUE) -> Catalogue:
+    """The catalogue with the operator's credit figures (``REFGEN_CREDITS``) in place of the defaults.
+
+    Shape: ``{"reference2video": {"<model>": {"<duration>" or "*": {"<resolution>": credits}}},
+    "reference2image": {"<model>": {"<resolution>": credits}}}``. ``"*"`` means every duration of the
+    model; viduq2 video figures are per second, as the defaults are. Unknown names raise ValueError.
+    """
+    table = dict(catalogue)
+    for kind_name, models in overrides.items():
+        try:
+            kind = TaskKind(kind_name)
+        except ValueError:
+            raise ValueError(f"credits: unknown task kind {kind_name!r}") from None
+        for model, figures in _mapping(models, kind_name).items():
+            options = table.get((kind, model))
+            if options is None:
+                raise ValueError(f"credits: {kind_name} has no model {model!r}")
+            per_duration = (
+                {"0": figures} if kind is TaskKind.IMAGE else _mapping(figures, f"{kind_name}.{model}")
+            )
+            durations = dict(options.durations)
+            for duration_name, prices in per_duration.items():
+                chosen = list(durations) if duration_name == "*" else [_duration(duration_name, options)]
+                for duration in chosen:
+                    durations[duration] = _priced(durations[duration], _mapping(prices, model), model)
+            table[(kind, model)] = replace(options, durations=durations)
+    return table
+
+
+def _mapping(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"credits: {where} must be an object")
+    return value
+
+
+def _duration(name: str, options: ModelOptions) -> int:
+    if not name.isdigit() or int(name) not in options.durations:
+        raise ValueError(f"credits: {options.model} has no duration {name!r}")
+    return int(name)
+
+
+def _priced(option: DurationOption, prices: Mapping[str, Any], model: str) -> DurationOption:
+    credits = dict(option.credits)
+    for resolution, value in prices.items():
+        if resolution not in option.resolutions:
+            raise ValueError(f"credits: {model} has no resolution {resolution!r} here")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"credits: {model} {resolution} must be a whole number of credits, 0 or more")
+        credits[resolution] = value
+    return replace(option, credits=credits)
+
+
+def catalogue_as_json(catalogue: Catalogue = CATALOGUE) -> dict[str, object]:
     """The catalogue in a shape a browser or script can read (served at ``/ent/v2/models``)."""
     out: dict[str, object] = {}
     for kind in TaskKind:
         models: dict[str, object] = {}
-        for model in models_for(kind):
-            options = CATALOGUE[(kind, model)]
+        for model in models_for(kind, catalogue):
+            options = catalogue[(kind, model)]
             models[model] = {
                 "images": {"min": options.min_images, "max": options.max_images},
                 "prompt_max": options.prompt_max,

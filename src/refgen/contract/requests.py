@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 
 from refgen.contract.catalogue import (
     AMPLITUDES,
+    CATALOGUE,
     DEFAULT_WM_POSITION,
     PAYLOAD_MAX,
     PUBLIC_MODELS,
     SEED_MAX,
     WM_POSITIONS,
+    Catalogue,
     ModelOptions,
     lookup,
 )
@@ -55,6 +57,7 @@ def parse_create(
     *,
     served_models: Collection[str] | None = None,
     seed_source: Callable[[], int] = random_seed,
+    catalogue: Catalogue = CATALOGUE,
 ) -> CreateRequest:
     """Validate ``body`` for ``kind``. ``served_models``: public models this deployment serves
     (None = all). Raises a :class:`~refgen.errors.RequestError` subclass on the first problem."""
@@ -62,7 +65,7 @@ def parse_create(
         raise FieldInvalid("request body must be a JSON object", field="body")
     fields: Mapping[str, Any] = body
 
-    options = _model(kind, fields.get("model"))
+    options = _model(kind, fields.get("model"), catalogue)
     images = _images(fields.get("images"), options)
     prompt = _prompt(fields.get("prompt"), options)
 
@@ -136,14 +139,14 @@ def _given(value: object) -> bool:
     return value is not None and value != ""
 
 
-def _model(kind: TaskKind, value: object) -> ModelOptions:
+def _model(kind: TaskKind, value: object, catalogue: Catalogue) -> ModelOptions:
     if not _given(value):
         raise FieldLacking(field="model")
     if not isinstance(value, str):
         raise FieldInvalid(field="model")
-    options = lookup(kind, value)
+    options = lookup(kind, value, catalogue)
     if options is None:
-        known = ", ".join(m for m in PUBLIC_MODELS if lookup(kind, m))
+        known = ", ".join(m for m in PUBLIC_MODELS if lookup(kind, m, catalogue))
         raise FieldInvalid(f"invalid field: model (accepted for {kind.value}: {known})", field="model")
     return options
 

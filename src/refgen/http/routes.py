@@ -85,7 +85,7 @@ async def cancel(task_id: str, request: Request, rt: RuntimeDep, key: KeyDep) ->
 
 @router.get("/ent/v2/models", summary="The model catalogue: allowed options, defaults and credits")
 async def models(rt: RuntimeDep) -> dict[str, Any]:
-    catalogue = catalogue_as_json()
+    catalogue = catalogue_as_json(rt.catalogue)
     for kind in TaskKind:
         served = rt.served_models(kind)
         entries = catalogue[kind.value]

@@ -80,3 +80,44 @@ def test_auto_size_follows_the_first_reference() -> None:
     assert auto_size("2K", 300, 400) == (1440, 1920)
     width, height = auto_size("1080p", 333, 1000)
     assert width == 1080 and height % 2 == 0
+
+
+def test_operator_credits_replace_the_defaults() -> None:
+    from refgen.contract.catalogue import with_credits
+
+    table = with_credits(
+        {
+            "reference2video": {"vidu1.5": {"8": {"720p": 30}}, "viduq2": {"*": {"1080p": 3}}},
+            "reference2image": {"viduq2": {"4K": 6}},
+        }
+    )
+    vidu15 = lookup(V, "vidu1.5", table)
+    viduq2 = lookup(V, "viduq2", table)
+    image = lookup(IMG, "viduq2", table)
+    assert vidu15 is not None and viduq2 is not None and image is not None
+    assert vidu15.credits(8, "720p", off_peak=False) == 30 and vidu15.credits(4, "720p", off_peak=False) == 10
+    assert (
+        viduq2.credits(10, "1080p", off_peak=False) == 30 and viduq2.credits(10, "720p", off_peak=False) == 10
+    )
+    assert image.credits(0, "4K", off_peak=False) == 6 and image.credits(0, "2K", off_peak=False) == 2
+    default = lookup(V, "vidu1.5")
+    assert default is not None and default.credits(8, "720p", off_peak=False) == 20  # defaults untouched
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"reference2audio": {}},
+        {"reference2video": {"vidu9": {"4": {"360p": 1}}}},
+        {"reference2video": {"vidu2.0": {"8": {"360p": 1}}}},
+        {"reference2video": {"vidu2.0": {"4": {"1080p": 1}}}},
+        {"reference2video": {"vidu2.0": {"4": {"360p": -1}}}},
+        {"reference2video": {"vidu2.0": {"4": {"360p": 1.5}}}},
+        {"reference2image": {"viduq1": "cheap"}},
+    ],
+)
+def test_operator_credits_refuse_unknown_names_and_bad_figures(overrides: dict[str, object]) -> None:
+    from refgen.contract.catalogue import with_credits
+
+    with pytest.raises(ValueError, match="credits"):
+        with_credits(overrides)

@@ -309,3 +309,18 @@ def test_openapi_declares_the_token_header_so_docs_can_authenticate(server: Serv
         "description": schema["components"]["securitySchemes"]["Token"]["description"],
     }
     assert schema["paths"]["/ent/v2/reference2video"]["post"]["security"] == [{"Token": []}]
+
+
+def test_operator_credit_figures_are_charged_and_published(tmp_path: Path) -> None:
+    credits = '{"reference2video": {"vidu2.0": {"4": {"360p": 7}}}}'
+    for server in make_server(tmp_path, workers=0, credits=credits):
+        assert create(server, VIDEO)["credits"] == 7
+        catalogue = server.client.get("/ent/v2/models").json()
+        assert catalogue["reference2video"]["vidu2.0"]["durations"]["4"]["credits"] == {"360p": 7, "720p": 4}
+
+
+def test_bad_operator_credit_figures_stop_the_start(tmp_path: Path) -> None:
+    from refgen.errors import RefgenError
+
+    with pytest.raises(RefgenError, match="REFGEN_CREDITS"):
+        next(make_server(tmp_path, workers=0, credits='{"reference2video": {"vidu2.0": {"9": {"360p": 1}}}}'))
