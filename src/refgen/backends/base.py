@@ -9,9 +9,9 @@ the cancel token between steps; when it is set they raise :class:`~refgen.errors
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -45,7 +45,6 @@ class GenerationJob:
     fps: int = 24
     movement_amplitude: str = "auto"
     bgm: bool = False
-    options: dict[str, Any] = field(default_factory=dict)  # backend options from the model map
 
     @property
     def frame_count(self) -> int:
