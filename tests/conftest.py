@@ -14,7 +14,7 @@ from refgen.http.app import create_app
 from refgen.keys import create_key
 from refgen.runtime import Runtime, build_runtime
 from refgen.settings import Settings
-from refgen.testing.backends import FakeBackend
+from refgen.testing.backends import FakeBackend, every_route
 from refgen.testing.fetcher import FakeImageFetcher
 from refgen.testing.store import MemoryStore
 from refgen.worker.groups import ThreadWorkers
@@ -58,14 +58,7 @@ def make_server(
     fetcher = FakeImageFetcher()
     backend = backend or FakeBackend()
     config = Settings(data_dir=tmp_path / "data", **settings)  # type: ignore[arg-type]
-    group = ThreadWorkers(
-        [
-            Worker(
-                store, files, {m: backend for m in ("viduq2", "viduq1", "vidu2.0", "vidu1.5")}, timing=FAST
-            )
-            for _ in range(workers)
-        ]
-    )
+    group = ThreadWorkers([Worker(store, files, every_route(backend), timing=FAST) for _ in range(workers)])
     runtime = build_runtime(
         config, store=store, files=files, fetcher=None if real_fetcher else fetcher, workers=group
     )

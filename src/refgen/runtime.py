@@ -25,7 +25,7 @@ from refgen.files.local import LocalFileStore
 from refgen.files.urls import FileLinks, FileUrlSigner
 from refgen.service import Authenticator, ImageFetcher, TaskService
 from refgen.settings import Settings
-from refgen.store.base import CallbackOutbox, KeyStore, TaskQueue, TaskStore, WorkerRegistry
+from refgen.store.base import CallbackOutbox, KeyStore, Route, TaskQueue, TaskStore, WorkerRegistry
 from refgen.store.notify import TaskNotifier
 from refgen.tokens import TokenCipher, hash_token, load_or_create_secret
 from refgen.worker.groups import WorkerGroup
@@ -97,7 +97,7 @@ class Runtime:
     signer: FileUrlSigner
     links: FileLinks
     authenticator: Authenticator
-    routes: dict[str, ModelRoute]
+    routes: dict[Route, ModelRoute]
     catalogue: Catalogue
     workers: WorkerGroup | None = None
     reaper: Reaper | None = None

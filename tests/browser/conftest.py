@@ -30,6 +30,7 @@ from refgen.http.app import create_app
 from refgen.keys import create_key
 from refgen.runtime import Runtime, build_runtime, open_engine, open_files, open_store
 from refgen.settings import Settings
+from refgen.testing.backends import every_route
 from refgen.worker.groups import ThreadWorkers
 from refgen.worker.loop import Worker, WorkerTiming
 from tests.services import REQUIRED, free_port, unavailable
@@ -123,7 +124,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     backend = PacedBackend(CompositorBackend(), SECONDS_PER_FRAME)
     timing = WorkerTiming(lease_seconds=10, heartbeat_seconds=0.1, poll_seconds=0.05)
     models = ("viduq2", "viduq1", "vidu2.0", "vidu1.5")
-    workers = ThreadWorkers([Worker(store, files, dict.fromkeys(models, backend), timing=timing)])
+    workers = ThreadWorkers([Worker(store, files, every_route(backend, models), timing=timing)])
     runtime = build_runtime(settings, store=store, files=files, workers=workers)
     _, token = create_key(store, runtime.cipher, "console")
     server = uvicorn.Server(

@@ -2,7 +2,8 @@
 
 ``REFGEN_MODEL_MAP`` maps a public model name to ``{"backend": name, "weights": path, "options": {...}}``.
 Without a map, every public model is served by the ``compositor``. With one, only the models it names
-are served; the others answer ``ModelUnavailable``.
+are served; the others answer ``ModelUnavailable``. A model that is both a video and an image model
+(``viduq1``, ``viduq2``) may name one backend per kind.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from refgen.backends.base import GenerationBackend
-from refgen.contract.catalogue import PUBLIC_MODELS
+from refgen.contract.catalogue import CATALOGUE, PUBLIC_MODELS
 from refgen.domain import TaskKind
 from refgen.errors import RefgenError
+from refgen.store.base import Route
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,16 @@ class ModelRoute:
         return BACKEND_KINDS[self.backend].kinds
 
 
-def model_routes(model_map: Mapping[str, Mapping[str, Any]]) -> dict[str, ModelRoute]:
-    """Validate the map from settings; an empty map serves every public model with the compositor."""
+def model_routes(model_map: Mapping[str, Mapping[str, Any]]) -> dict[Route, ModelRoute]:
+    """Validate the map from settings into routes: (task kind, public model) → backend.
+
+    An entry is either one backend (``{"backend": …}``), which serves every kind of the model it
+    can, or one backend per kind (``{"reference2video": {"backend": …}, "reference2image": {…}}``).
+    An empty map serves every model of the catalogue with the compositor.
+    """
     if not model_map:
-        return {name: ModelRoute(name, "compositor") for name in PUBLIC_MODELS}
-    routes: dict[str, ModelRoute] = {}
+        return {(kind, model): ModelRoute(model, "compositor") for kind, model in CATALOGUE}
+    routes: dict[Route, ModelRoute] = {}
     for model, entry in model_map.items():
         if model not in PUBLIC_MODELS:
             raise ModelMapError(
@@ -69,25 +76,54 @@ def model_routes(model_map: Mapping[str, Mapping[str, Any]]) -> dict[str, ModelR
             )
         if not isinstance(entry, Mapping):
             raise ModelMapError(f"model map: entry for {model!r} must be an object")
-        backend = entry.get("backend")
-        if not isinstance(backend, str) or backend not in BACKEND_KINDS:
+        kinds_of_model = [kind for kind in TaskKind if (kind, model) in CATALOGUE]
+        per_kind = {kind: entry[kind.value] for kind in TaskKind if kind.value in entry}
+        if per_kind:
+            if "backend" in entry:
+                raise ModelMapError(f"model map: {model!r} gives both a backend and backends per kind")
+            for kind, sub_entry in per_kind.items():
+                if kind not in kinds_of_model:
+                    raise ModelMapError(f"model map: {model!r} is not a {kind.value} model")
+                route = _route(model, sub_entry, f"{model}.{kind.value}")
+                if kind not in route.kinds:
+                    raise ModelMapError(f"model map: backend {route.backend!r} cannot do {kind.value}")
+                routes[(kind, model)] = route
+            continue
+        route = _route(model, entry, model)
+        served = [kind for kind in kinds_of_model if kind in route.kinds]
+        if not served:
             raise ModelMapError(
-                f"model map: {model!r} names unknown backend {backend!r} (known: {', '.join(BACKEND_KINDS)})"
+                f"model map: backend {route.backend!r} cannot serve {model!r} "
+                f"({' or '.join(k.value for k in kinds_of_model)})"
             )
-        weights = entry.get("weights")
-        if BACKEND_KINDS[backend].needs_weights and not weights:
-            raise ModelMapError(
-                f"model map: backend {backend!r} for {model!r} needs 'weights', a local folder"
-            )
-        options = entry.get("options", {})
-        if not isinstance(options, Mapping):
-            raise ModelMapError(f"model map: 'options' for {model!r} must be an object")
-        routes[model] = ModelRoute(model, backend, str(weights) if weights else None, dict(options))
+        routes.update({(kind, model): route for kind in served})
     return routes
 
 
-def served_models(routes: Mapping[str, ModelRoute], kind: TaskKind) -> frozenset[str]:
-    return frozenset(name for name, route in routes.items() if kind in route.kinds)
+def _route(model: str, entry: object, where: str) -> ModelRoute:
+    if not isinstance(entry, Mapping):
+        raise ModelMapError(f"model map: entry for {where!r} must be an object")
+    backend = entry.get("backend")
+    if not isinstance(backend, str) or backend not in BACKEND_KINDS:
+        raise ModelMapError(
+            f"model map: {where!r} names unknown backend {backend!r} (known: {', '.join(BACKEND_KINDS)})"
+        )
+    weights = entry.get("weights")
+    if BACKEND_KINDS[backend].needs_weights and not weights:
+        raise ModelMapError(f"model map: backend {backend!r} for {where!r} needs 'weights', a local folder")
+    options = entry.get("options", {})
+    if not isinstance(options, Mapping):
+        raise ModelMapError(f"model map: 'options' for {where!r} must be an object")
+    return ModelRoute(model, backend, str(weights) if weights else None, dict(options))
+
+
+def served_models(routes: Mapping[Route, ModelRoute], kind: TaskKind) -> frozenset[str]:
+    return frozenset(model for (route_kind, model) in routes if route_kind is kind)
+
+
+def describe(route: Route) -> str:
+    """``viduq1:reference2video``: how workers and operators name a route."""
+    return f"{route[1]}:{route[0].value}"
 
 
 def build_backend(route: ModelRoute) -> GenerationBackend:
@@ -106,15 +142,15 @@ def build_backend(route: ModelRoute) -> GenerationBackend:
     return backend
 
 
-def build_backends(routes: Mapping[str, ModelRoute]) -> dict[str, GenerationBackend]:
-    """One loaded backend per distinct (backend, weights, options), shared by the models using it."""
+def build_backends(routes: Mapping[Route, ModelRoute]) -> dict[Route, GenerationBackend]:
+    """One loaded backend per distinct (backend, weights, options), shared by the routes using it."""
     built: dict[tuple[str, str | None, str], GenerationBackend] = {}
-    by_model: dict[str, GenerationBackend] = {}
-    for model, route in routes.items():
+    by_route: dict[Route, GenerationBackend] = {}
+    for key, route in routes.items():
         identity = (route.backend, route.weights, repr(sorted(route.options.items())))
         if identity not in built:
             backend = build_backend(route)
             backend.load()
             built[identity] = backend
-        by_model[model] = built[identity]
-    return by_model
+        by_route[key] = built[identity]
+    return by_route

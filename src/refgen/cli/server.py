@@ -138,13 +138,13 @@ def worker(models: str | None, data_dir: Path | None) -> None:
     _refuse_single_machine(settings, api=False, what="worker")
     routes = model_routes(settings.model_map)
     if models:
-        wanted = [m.strip() for m in models.split(",") if m.strip()]
-        unknown = sorted(set(wanted) - set(routes))
+        wanted = {m.strip() for m in models.split(",") if m.strip()}
+        unknown = sorted(wanted - {model for _, model in routes})
         if unknown:
             raise click.UsageError(
                 f"--models names models the model map does not serve: {', '.join(unknown)}"
             )
-        routes = {m: routes[m] for m in wanted}
+        routes = {key: route for key, route in routes.items() if key[1] in wanted}
     try:
         store = open_store(settings)
         backends = build_backends(routes)
@@ -307,20 +307,27 @@ def workers(as_json: bool, data_dir: Path | None) -> None:
 @click.command()
 def backends() -> None:
     """List the configured model map and whether each backend loads here."""
-    from refgen.backends.registry import build_backend, model_routes
+    from refgen.backends.registry import build_backend, describe, model_routes
 
     settings = _settings()
     failed = False
-    for model, route in model_routes(settings.model_map).items():
-        try:
-            backend = build_backend(route)
-            backend.load()
-            backend.close()
-            status = "ok"
-        except Exception as exc:
-            failed = True
-            status = f"FAILED: {exc}"
+    try:
+        routes = model_routes(settings.model_map)
+    except RefgenError as exc:
+        raise click.ClickException(exc.message) from None
+    checked: dict[tuple[str, str | None, str], str] = {}  # a backend shared by routes loads once
+    for key, route in sorted(routes.items(), key=lambda item: describe(item[0])):
+        identity = (route.backend, route.weights, repr(sorted(route.options.items())))
+        if identity not in checked:
+            try:
+                backend = build_backend(route)
+                backend.load()
+                backend.close()
+                checked[identity] = "ok"
+            except Exception as exc:
+                failed = True
+                checked[identity] = f"FAILED: {exc}"
         weights = f" ({route.weights})" if route.weights else ""
-        click.echo(f"{model:<8} -> {route.backend}{weights}: {status}")
+        click.echo(f"{describe(key):<24} -> {route.backend}{weights}: {checked[identity]}")
     if failed:
         sys.exit(1)

@@ -12,13 +12,13 @@ the two. A dispatcher takes due deliveries under a short lease and records every
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from refgen.domain import Creation, Task, TaskState
+from refgen.domain import Creation, Task, TaskKind, TaskState
 
 # The ``err_code`` a store writes when it ends a task itself (the worker passes its own to ``fail``).
 CANCELLED = "UserCancelled"  # cancelled by the client (waiting task at once; processing via the flag)
@@ -29,6 +29,10 @@ OFF_PEAK_EXPIRED = "QuotaExceeded"  # off-peak task not started within the expir
 def not_cancellable_message(state: str) -> str:
     """The message of TaskNotCancellable for a task that already ended in ``state``."""
     return f"task state is {state}, can not cancel"
+
+
+Route = tuple[TaskKind, str]
+"""What a worker can serve: a task kind and a public model name."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,11 @@ class TaskStore(Protocol):
 
 class TaskQueue(Protocol):
     def claim(
-        self, worker_id: str, models: Sequence[str] | None, lease_seconds: float, now: datetime
+        self, worker_id: str, routes: Collection[Route] | None, lease_seconds: float, now: datetime
     ) -> Task | None:
         """Atomically take the next runnable task: normal before off-peak, oldest first, skipping
-        keys at their concurrency limit and (when given) models not in ``models``."""
+        keys at their concurrency limit and (when given) tasks whose (kind, model) is not in
+        ``routes``."""
 
     def heartbeat(
         self, task_id: str, worker_id: str, progress: int, lease_seconds: float, now: datetime

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from sqlalchemy import (
     case,
     exc,
     exists,
+    false,
     func,
     insert,
     or_,
@@ -51,6 +52,7 @@ from refgen.store.base import (
     CallbackDelivery,
     DeliveryStatus,
     Heartbeat,
+    Route,
     WorkerInfo,
     not_cancellable_message,
 )
@@ -222,7 +224,7 @@ class SqlStore:
     # --- queue ------------------------------------------------------------------------------
 
     def claim(
-        self, worker_id: str, models: Sequence[str] | None, lease_seconds: float, now: datetime
+        self, worker_id: str, routes: Collection[Route] | None, lease_seconds: float, now: datetime
     ) -> Task | None:
         now = as_utc(now)
         running = tasks.alias("running")
@@ -247,8 +249,11 @@ class SqlStore:
                     .limit(1)
                     .with_for_update(skip_locked=True, of=tasks)
                 )
-                if models is not None:
-                    candidate = candidate.where(tasks.c.model.in_(list(models)))
+                if routes is not None:
+                    served = [
+                        and_(tasks.c.kind == kind.value, tasks.c.model == model) for kind, model in routes
+                    ]
+                    candidate = candidate.where(or_(false(), *served))
                 if full_keys:
                     candidate = candidate.where(tasks.c.key_id.not_in(sorted(full_keys)))
                 row = connection.execute(candidate).first()

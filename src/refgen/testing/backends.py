@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 import numpy as np
 
-from refgen.backends.base import CancelToken, Frame, GenerationJob, ImageOutput, ProgressFn, VideoOutput
+from refgen.backends.base import (
+    CancelToken,
+    Frame,
+    GenerationBackend,
+    GenerationJob,
+    ImageOutput,
+    ProgressFn,
+    VideoOutput,
+)
+from refgen.contract.catalogue import CATALOGUE
 from refgen.domain import TaskKind
 from refgen.errors import GenerationCancelled
+from refgen.store.base import Route
 
 SAMPLE_RATE = 48_000
 
@@ -96,3 +106,10 @@ def _solid(width: int, height: int, color: tuple[int, int, int]) -> Frame:
 def _frames(job: GenerationJob, color: tuple[int, int, int]) -> Iterator[Frame]:
     for _ in range(job.frame_count):
         yield _solid(job.width, job.height, color)
+
+
+def every_route(
+    backend: GenerationBackend, models: Collection[str] | None = None
+) -> dict[Route, GenerationBackend]:
+    """``backend`` for every (kind, model) of the catalogue (or of ``models``): a worker's backends."""
+    return {(kind, model): backend for kind, model in CATALOGUE if models is None or model in models}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +31,7 @@ from refgen.store.base import (
     CallbackDelivery,
     DeliveryStatus,
     Heartbeat,
+    Route,
     WorkerInfo,
     not_cancellable_message,
 )
@@ -163,7 +164,7 @@ class MemoryStore:
     # --- queue ------------------------------------------------------------------------------
 
     def claim(
-        self, worker_id: str, models: Sequence[str] | None, lease_seconds: float, now: datetime
+        self, worker_id: str, routes: Collection[Route] | None, lease_seconds: float, now: datetime
     ) -> Task | None:
         now = as_utc(now)
         with self._lock:
@@ -177,7 +178,7 @@ class MemoryStore:
                     for t in self._tasks.values()
                     if t.state in _WAITING
                     and not t.cancel_requested
-                    and (models is None or t.spec.model in models)
+                    and (routes is None or (t.spec.kind, t.spec.model) in routes)
                     and running.get(t.key_id, 0) < self._keys[t.key_id].concurrency
                 ),
                 key=lambda t: (t.spec.off_peak, t.created_at, t.id),

@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from refgen.backends.base import GenerationBackend
+from refgen.backends.registry import describe
 from refgen.domain import Task
 from refgen.errors import BackendError, GenerationCancelled, StoreError
 from refgen.files.base import FileStore
-from refgen.store.base import TaskQueue
+from refgen.store.base import Route, TaskQueue
 from refgen.worker.execute import execute_task, output_prefix
 from refgen.worker.lease import TaskLease
 
@@ -59,7 +60,7 @@ class Worker:
         self,
         queue: TaskQueue,
         files: FileStore,
-        backends: Mapping[str, GenerationBackend],
+        backends: Mapping[Route, GenerationBackend],
         *,
         worker_id: str | None = None,
         timing: WorkerTiming = WorkerTiming(),
@@ -81,12 +82,18 @@ class Worker:
         self._handing_back.set()
 
     @property
-    def models(self) -> Sequence[str]:
+    def routes(self) -> list[Route]:
+        """The (kind, model) pairs this worker claims tasks for."""
         return sorted(self._backends)
+
+    @property
+    def models(self) -> list[str]:
+        """The routes as people read them (``viduq1:reference2video``)."""
+        return [describe(route) for route in self.routes]
 
     def run_once(self) -> bool:
         """Claim and run one task; False when there was none."""
-        task = self._queue.claim(self.worker_id, self.models, self._timing.lease_seconds, self._clock())
+        task = self._queue.claim(self.worker_id, self.routes, self._timing.lease_seconds, self._clock())
         if task is None:
             return False
         self.run_task(task)
@@ -117,7 +124,7 @@ class Worker:
             clock=self._clock,
             abort=self._handing_back,
         )
-        backend = self._backends[task.spec.model]
+        backend = self._backends[(task.spec.kind, task.spec.model)]
         with lease:
             try:
                 creation = execute_task(task, backend, self._files, lease, self._scratch)

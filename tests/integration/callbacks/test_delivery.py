@@ -25,7 +25,7 @@ from refgen.keys import create_key
 from refgen.runtime import build_runtime, open_engine, open_store
 from refgen.settings import Settings
 from refgen.store.base import DeliveryStatus
-from refgen.testing.backends import FakeBackend
+from refgen.testing.backends import FakeBackend, every_route
 from refgen.worker.groups import ThreadWorkers
 from refgen.worker.loop import Worker, WorkerTiming
 from tests.images import data_url, picture
@@ -60,7 +60,7 @@ class App:
         store = open_store(settings, engine=self.engine)
         files = LocalFileStore(settings.files_dir)
         timing = WorkerTiming(lease_seconds=10, heartbeat_seconds=0.05, poll_seconds=0.05)
-        workers = ThreadWorkers([Worker(store, files, dict.fromkeys(MODELS, FakeBackend()), timing=timing)])
+        workers = ThreadWorkers([Worker(store, files, every_route(FakeBackend(), MODELS), timing=timing)])
         runtime = build_runtime(settings, store=store, files=files, workers=workers)
         if not self.token:
             _, self.token = create_key(store, runtime.cipher, "receiver-owner")

@@ -20,6 +20,7 @@ from PIL import Image
 from refgen.backends.base import GenerationBackend
 from refgen.backends.diffusers_common import call_pipeline
 from refgen.backends.registry import build_backends, model_routes
+from refgen.domain import TaskKind
 from refgen.files.local import LocalFileStore
 from refgen.http.app import create_app
 from refgen.keys import create_key
@@ -55,7 +56,7 @@ REFS = [data_url(picture(160, 200, colour=c)) for c in COLOURS]
 @dataclass
 class Api:
     client: TestClient
-    backends: dict[str, GenerationBackend]
+    backends: dict[tuple[TaskKind, str], GenerationBackend]
     token: str
     model_map: dict[str, Any]
 
@@ -94,7 +95,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     }
     settings = Settings(data_dir=root / "data", model_map=model_map)  # type: ignore[call-arg]
     backends = build_backends(model_routes(settings.model_map))  # loaded once, shared per weights
-    assert backends["viduq1"] is backends["vidu2.0"]
+    assert backends[(TaskKind.VIDEO, "viduq1")] is backends[(TaskKind.VIDEO, "vidu2.0")]
     store = MemoryStore()
     files = LocalFileStore(root / "files")
     workers = ThreadWorkers([Worker(store, files, backends, timing=FAST)])
@@ -108,7 +109,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 @pytest.fixture
 def wan(api: Api) -> Iterator[Any]:
-    backend = api.backends["viduq1"]
+    backend = api.backends[(TaskKind.VIDEO, "viduq1")]
     yield backend
     backend.runner = call_pipeline  # type: ignore[attr-defined]
 
@@ -225,17 +226,19 @@ def test_refgen_backends_lists_the_map_and_loads_each(
     from refgen.cli import main
 
     monkeypatch.setenv("REFGEN_DATA_DIR", str(tmp_path / "data"))
-    broken = {**api.model_map, "vidu1.5": {"backend": "flux2-klein", "weights": str(tmp_path / "nowhere")}}
+    broken = {**api.model_map, "viduq2": {"backend": "flux2-klein", "weights": str(tmp_path / "nowhere")}}
     result = CliRunner().invoke(main, ["backends"], env={"REFGEN_MODEL_MAP": json.dumps(api.model_map)})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert any(
-        line.startswith("viduq1") and "-> wan-vace" in line and line.endswith(": ok") for line in lines
+        line.startswith("viduq1:reference2video") and "-> wan-vace" in line and line.endswith(": ok")
+        for line in lines
     )
     assert any(
-        line.startswith("viduq2") and "-> flux2-klein" in line and line.endswith(": ok") for line in lines
+        line.startswith("viduq2:reference2image") and "-> flux2-klein" in line and line.endswith(": ok")
+        for line in lines
     )
     result = CliRunner().invoke(main, ["backends"], env={"REFGEN_MODEL_MAP": json.dumps(broken)})
     assert result.exit_code == 1
-    assert "vidu1.5  -> flux2-klein" in result.output and "FAILED" in result.output
+    assert "viduq2:reference2image" in result.output and "FAILED" in result.output
     assert "does not exist" in result.output

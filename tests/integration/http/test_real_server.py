@@ -18,6 +18,7 @@ from refgen.http.app import create_app
 from refgen.keys import create_key
 from refgen.runtime import build_runtime, open_engine, open_files, open_store
 from refgen.settings import Settings
+from refgen.testing.backends import every_route
 from refgen.worker.groups import ThreadWorkers
 from refgen.worker.loop import Worker, WorkerTiming
 from tests.images import data_url, picture
@@ -64,7 +65,7 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
             Worker(
                 store,
                 files,
-                dict.fromkeys(("viduq2", "viduq1", "vidu2.0", "vidu1.5"), backend),
+                every_route(backend),
                 timing=timing,
             )
         ]

@@ -121,3 +121,30 @@ def test_operator_credits_refuse_unknown_names_and_bad_figures(overrides: dict[s
 
     with pytest.raises(ValueError, match="credits"):
         with_credits(overrides)
+
+
+def test_model_map_routes_each_kind_a_model_has() -> None:
+    from refgen.backends.registry import ModelMapError, model_routes, served_models
+
+    routes = model_routes(
+        {
+            "viduq2": {
+                "reference2video": {"backend": "timed"},
+                "reference2image": {"backend": "compositor"},
+            },
+            "viduq1": {"backend": "compositor"},
+            "vidu2.0": {"backend": "compositor"},
+        }
+    )
+    assert routes[(V, "viduq2")].backend == "timed" and routes[(IMG, "viduq2")].backend == "compositor"
+    assert {(V, "viduq1"), (IMG, "viduq1"), (V, "vidu2.0")} <= set(routes)
+    assert (IMG, "vidu2.0") not in routes  # vidu2.0 has no image model
+    assert served_models(routes, V) == {"viduq2", "viduq1", "vidu2.0"}
+    assert served_models(routes, IMG) == {"viduq2", "viduq1"}
+    for bad in (
+        {"vidu2.0": {"reference2image": {"backend": "compositor"}}},
+        {"viduq2": {"backend": "compositor", "reference2video": {"backend": "compositor"}}},
+        {"viduq2": {"reference2video": {"backend": "nope"}}},
+    ):
+        with pytest.raises(ModelMapError):
+            model_routes(bad)

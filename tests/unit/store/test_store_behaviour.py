@@ -232,9 +232,9 @@ def test_store_claim_filters_models(store: AnyStore, key_id: str) -> None:
     store.insert_task(make_task("q1", key_id, model="viduq1", created_at=at(0)))
     store.insert_task(make_task("q2", key_id, model="viduq2", created_at=at(1)))
     assert store.claim("w", [], LEASE, T0) is None
-    got = store.claim("w", ["viduq2", "vidu2.0"], LEASE, T0)
+    got = store.claim("w", [(TaskKind.VIDEO, "viduq2"), (TaskKind.VIDEO, "vidu2.0")], LEASE, T0)
     assert got is not None and got.id == "q2"
-    assert store.claim("w", ["viduq2"], LEASE, T0) is None
+    assert store.claim("w", [(TaskKind.VIDEO, "viduq2"), (TaskKind.IMAGE, "vidu2.0")], LEASE, T0) is None
     got = store.claim("w", None, LEASE, T0)
     assert got is not None and got.id == "q1"
 
@@ -526,3 +526,13 @@ def test_store_keys_revoke(store: AnyStore) -> None:
 
 def test_store_ping(store: AnyStore) -> None:
     assert store.ping()
+
+
+def test_store_claim_filters_by_kind_too(store: AnyStore, key_id: str) -> None:
+    store.insert_task(make_task("img", key_id, model="viduq2", kind=TaskKind.IMAGE, created_at=at(0)))
+    store.insert_task(make_task("vid", key_id, model="viduq2", created_at=at(1)))
+    got = store.claim("w", [(TaskKind.VIDEO, "viduq2")], LEASE, T0)
+    assert got is not None and got.id == "vid"
+    assert store.claim("w", [(TaskKind.VIDEO, "viduq2")], LEASE, T0) is None
+    got = store.claim("w", [(TaskKind.IMAGE, "viduq2")], LEASE, T0)
+    assert got is not None and got.id == "img"

@@ -90,7 +90,7 @@ def test_parse_options_refuses_bad_options(options: dict[str, Any], message: str
 def test_registry_reports_bad_options_as_model_map_errors() -> None:
     routes = model_routes({"viduq1": {"backend": "wan-vace", "weights": "/nowhere", "options": {"bogus": 1}}})
     with pytest.raises(ModelMapError, match="unknown option 'bogus'"):
-        build_backend(routes["viduq1"])
+        build_backend(routes[(TaskKind.VIDEO, "viduq1")])
 
 
 def test_registry_knows_the_diffusers_backends_and_their_kinds() -> None:
@@ -100,8 +100,9 @@ def test_registry_knows_the_diffusers_backends_and_their_kinds() -> None:
             "viduq2": {"backend": "flux2-klein", "weights": "/w/flux"},
         }
     )
-    assert routes["viduq1"].kinds == {TaskKind.VIDEO}
-    assert routes["viduq2"].kinds == {TaskKind.IMAGE}
+    assert set(routes) == {(TaskKind.VIDEO, "viduq1"), (TaskKind.IMAGE, "viduq2")}
+    assert routes[(TaskKind.VIDEO, "viduq1")].kinds == {TaskKind.VIDEO}
+    assert routes[(TaskKind.IMAGE, "viduq2")].kinds == {TaskKind.IMAGE}
     with pytest.raises(ModelMapError, match="needs 'weights'"):
         model_routes({"viduq1": {"backend": "wan-vace"}})
 
