@@ -58,6 +58,11 @@ class ModelRoute:
     def kinds(self) -> frozenset[TaskKind]:
         return BACKEND_KINDS[self.backend].kinds
 
+    @property
+    def identity(self) -> tuple[str, str | None, str]:
+        """Routes with the same identity share one loaded backend."""
+        return self.backend, self.weights, repr(sorted(self.options.items()))
+
 
 def model_routes(model_map: Mapping[str, Mapping[str, Any]]) -> dict[Route, ModelRoute]:
     """Validate the map from settings into routes: (task kind, public model) → backend.
@@ -147,10 +152,9 @@ def build_backends(routes: Mapping[Route, ModelRoute]) -> dict[Route, Generation
     built: dict[tuple[str, str | None, str], GenerationBackend] = {}
     by_route: dict[Route, GenerationBackend] = {}
     for key, route in routes.items():
-        identity = (route.backend, route.weights, repr(sorted(route.options.items())))
-        if identity not in built:
+        if route.identity not in built:
             backend = build_backend(route)
             backend.load()
-            built[identity] = backend
-        by_route[key] = built[identity]
+            built[route.identity] = backend
+        by_route[key] = built[route.identity]
     return by_route

@@ -317,7 +317,7 @@ def backends() -> None:
         raise click.ClickException(exc.message) from None
     checked: dict[tuple[str, str | None, str], str] = {}  # a backend shared by routes loads once
     for key, route in sorted(routes.items(), key=lambda item: describe(item[0])):
-        identity = (route.backend, route.weights, repr(sorted(route.options.items())))
+        identity = route.identity
         if identity not in checked:
             try:
                 backend = build_backend(route)
