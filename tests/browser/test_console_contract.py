@@ -5,6 +5,7 @@ API docs work offline."""
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ IMAGE_SPEC: dict[str, dict[str, Any]] = {
 
 @pytest.fixture
 def desktop(browser: Any, console_server: ConsoleServer) -> Iterator[Console]:
-    token = console_server.new_token(f"walker-{len(console_server.base_url)}-{id(object())}")
+    token = console_server.new_token(f"walker-{uuid.uuid4().hex[:12]}")
     with open_console(browser, console_server.base_url, "desktop") as console:
         console.open()
         console.page.fill("#api-key", token)
