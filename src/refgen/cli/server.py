@@ -23,6 +23,11 @@ def _settings(**overrides: Any) -> Settings:
         raise click.UsageError(f"invalid settings: {exc}") from None
 
 
+def _configure_logging() -> None:
+    _configure_logging()
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
+
+
 def _refuse_single_machine(settings: Settings, *, api: bool, what: str) -> None:
     from refgen.runtime import scale_out_problems
 
@@ -83,7 +88,7 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
     from refgen.keys import create_key
     from refgen.runtime import build_runtime
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _configure_logging()
     settings = _settings(host=host, port=port, workers=0 if no_worker else workers, data_dir=data_dir)
     if no_worker:
         _refuse_single_machine(settings, api=True, what="serve --no-worker")
@@ -133,7 +138,7 @@ def worker(models: str | None, data_dir: Path | None) -> None:
     from refgen.worker.loop import Worker, WorkerTiming, utcnow
     from refgen.worker.presence import WorkerPresence
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _configure_logging()
     settings = _settings(data_dir=data_dir)
     _refuse_single_machine(settings, api=False, what="worker")
     routes = model_routes(settings.model_map)
