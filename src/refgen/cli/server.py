@@ -24,7 +24,7 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _configure_logging() -> None:
-    _configure_logging()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
 
 
