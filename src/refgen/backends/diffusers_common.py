@@ -32,10 +32,11 @@ from __future__ import annotations
 import gc
 import json
 import math
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -43,7 +44,8 @@ import numpy.typing as npt
 from PIL import Image
 
 from refgen.backends.base import CancelToken, Frame, GenerationJob, ProgressFn
-from refgen.errors import BackendUnavailable, GenerationCancelled, OutOfMemory
+from refgen.domain import TaskKind
+from refgen.errors import BackendError, BackendUnavailable, GenerationCancelled, OutOfMemory
 from refgen.media.images import load_rgba
 from refgen.media.music import synthesize_music
 
@@ -654,3 +656,68 @@ class Loaded:
     torch: Any
     device: str
     dtype: Any
+
+
+class DiffusersBackend:
+    """What every diffusers backend shares: its options checked when built, one pipeline loaded once
+    from a local folder, the :data:`PipelineRunner` seam, and memory given back on ``close``.
+
+    A subclass names itself, its pipeline classes, its option parsers and its task kind, and builds
+    the pipeline in :meth:`_build`; it adds planning and ``generate``.
+    """
+
+    name: ClassVar[str]
+    pipeline_classes: ClassVar[tuple[str, ...]]
+    option_parsers: ClassVar[Mapping[str, OptionParser]]
+    kind: ClassVar[TaskKind]
+
+    def __init__(
+        self, weights: str, options: Mapping[str, Any] | None = None, *, runner: PipelineRunner | None = None
+    ) -> None:
+        self.weights = weights
+        self.options = parse_options(self.name, options, self.option_parsers)
+        self.runner: PipelineRunner = runner or call_pipeline
+        self._loaded: Loaded | None = None
+        self._lock = threading.Lock()
+
+    def _build(self, diffusers: Any, torch: Any, folder: Path, dtype: Any) -> Any:
+        """Make the pipeline from ``folder`` (``local_files_only``), before options are applied."""
+        raise NotImplementedError
+
+    def load(self) -> None:
+        if self._loaded is not None:
+            return
+        torch = import_torch()
+        diffusers = import_diffusers()
+        folder = check_weights(self.weights, self.pipeline_classes, self.name)
+        device = resolve_device(torch, self.options.get("device"))
+        dtype = resolve_dtype(torch, self.options.get("dtype"), device)
+        pipe = load_pipeline(
+            self.name,
+            folder,
+            torch,
+            device,
+            self.options,
+            lambda: self._build(diffusers, torch, folder, dtype),
+        )
+        self._loaded = Loaded(pipe=pipe, torch=torch, device=device, dtype=dtype)
+
+    def supports(self, kind: TaskKind) -> bool:
+        return kind is self.kind
+
+    def close(self) -> None:
+        loaded, self._loaded = self._loaded, None
+        if loaded is not None:
+            torch = loaded.torch
+            del loaded
+            free_memory(torch)
+
+    @property
+    def pipeline(self) -> Any:
+        """The loaded pipeline (for benchmarks and tests)."""
+        return self._require().pipe
+
+    def _require(self) -> Loaded:
+        if self._loaded is None:
+            raise BackendError(f"{self.name} is not loaded")
+        return self._loaded

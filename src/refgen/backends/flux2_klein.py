@@ -24,36 +24,27 @@ Serves FLUX.2 [klein] 4B (Apache-2.0, step-distilled: 4 steps, no guidance) and 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from refgen.backends.base import CancelToken, GenerationJob, ImageOutput, ProgressFn
 from refgen.backends.diffusers_common import (
-    Loaded,
+    DiffusersBackend,
     OptionError,
     PipelineRunner,
     StepControl,
     bool_option,
-    call_pipeline,
-    check_weights,
     cover_resize,
     fit_pixels,
-    free_memory,
     generator_for,
-    import_diffusers,
-    import_torch,
     int_list_option,
     int_option,
-    load_pipeline,
     native_size,
-    parse_options,
     prepare_references,
-    resolve_device,
-    resolve_dtype,
     round_to,
     run_translating_oom,
     to_uint8,
@@ -105,54 +96,26 @@ def plan_image(
     )
 
 
-class Flux2KleinBackend:
+class Flux2KleinBackend(DiffusersBackend):
     """Reference-to-image on a local ``Flux2KleinPipeline`` folder; see the module docstring."""
 
     name = "flux2-klein"
     pipeline_classes = ("Flux2KleinPipeline",)
+    option_parsers = FLUX_OPTIONS
+    kind = TaskKind.IMAGE
 
     def __init__(
         self, weights: str, options: Mapping[str, Any] | None = None, *, runner: PipelineRunner | None = None
     ) -> None:
-        self.weights = weights
-        self.options = parse_options(self.name, options, FLUX_OPTIONS)
+        super().__init__(weights, options, runner=runner)
         if self.options.get("cache", {}).get("type") == "first_block":
             raise OptionError(
                 f"{self.name}: diffusers 0.42's first-block cache fails on FLUX.2 transformers; "
                 'use {"type": "taylorseer"} (little gain at 4 steps anyway)'
             )
-        self.runner: PipelineRunner = runner or call_pipeline
-        self._loaded: Loaded | None = None
-        self._lock = threading.Lock()
 
-    def load(self) -> None:
-        if self._loaded is not None:
-            return
-        torch = import_torch()
-        diffusers = import_diffusers()
-        folder = check_weights(self.weights, self.pipeline_classes, self.name)
-        device = resolve_device(torch, self.options.get("device"))
-        dtype = resolve_dtype(torch, self.options.get("dtype"), device)
-
-        def build() -> Any:
-            return diffusers.Flux2KleinPipeline.from_pretrained(folder, dtype=dtype, local_files_only=True)
-
-        pipe = load_pipeline(self.name, folder, torch, device, self.options, build)
-        self._loaded = Loaded(pipe=pipe, torch=torch, device=device, dtype=dtype)
-
-    def supports(self, kind: TaskKind) -> bool:
-        return kind is TaskKind.IMAGE
-
-    def close(self) -> None:
-        loaded, self._loaded = self._loaded, None
-        if loaded is not None:
-            torch = loaded.torch
-            del loaded
-            free_memory(torch)
-
-    @property
-    def pipeline(self) -> Any:
-        return self._require().pipe
+    def _build(self, diffusers: Any, torch: Any, folder: Path, dtype: Any) -> Any:
+        return diffusers.Flux2KleinPipeline.from_pretrained(folder, dtype=dtype, local_files_only=True)
 
     def plan(self, job: GenerationJob) -> ImagePlan:
         pipe = self._require().pipe
@@ -194,8 +157,3 @@ class Flux2KleinBackend:
         image = to_uint8(np.asarray(output.images[0]))
         del output
         return ImageOutput(image=cover_resize(image, job.width, job.height))
-
-    def _require(self) -> Loaded:
-        if self._loaded is None:
-            raise BackendError(f"{self.name} is not loaded")
-        return self._loaded

@@ -31,9 +31,9 @@ Serves Wan2.1-VACE-14B (quality) and Wan2.1-VACE-1.3B (small tier), and any othe
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,26 +43,17 @@ from refgen.backends.base import CancelToken, Frame, GenerationJob, ProgressFn, 
 from refgen.backends.diffusers_common import (
     RETIME_MODES,
     SAMPLE_RATE,
-    Loaded,
+    DiffusersBackend,
     PipelineRunner,
     StepControl,
-    call_pipeline,
-    check_weights,
     choice_option,
     cover_resize,
     float_option,
-    free_memory,
     generator_for,
-    import_diffusers,
-    import_torch,
     int_option,
-    load_pipeline,
     music_for,
     native_size,
-    parse_options,
     prepare_references,
-    resolve_device,
-    resolve_dtype,
     retime,
     round_to,
     run_translating_oom,
@@ -183,59 +174,29 @@ def plan_video(
     )
 
 
-class WanVaceBackend:
+class WanVaceBackend(DiffusersBackend):
     """Reference-to-video on a local ``WanVACEPipeline`` folder; see the module docstring."""
 
     name = "wan-vace"
     pipeline_classes = ("WanVACEPipeline",)
+    option_parsers = WAN_OPTIONS
+    kind = TaskKind.VIDEO
 
     def __init__(
         self, weights: str, options: Mapping[str, Any] | None = None, *, runner: PipelineRunner | None = None
     ) -> None:
-        self.weights = weights
-        self.options = parse_options(self.name, options, WAN_OPTIONS)
-        self.runner: PipelineRunner = runner or call_pipeline
-        self._loaded: Loaded | None = None
-        self._lock = threading.Lock()
+        super().__init__(weights, options, runner=runner)
         self._schedulers: dict[float, Any] = {}
 
-    # ------------------------------------------------------------ lifecycle
-
-    def load(self) -> None:
-        if self._loaded is not None:
-            return
-        torch = import_torch()
-        diffusers = import_diffusers()
-        folder = check_weights(self.weights, self.pipeline_classes, self.name)
-        device = resolve_device(torch, self.options.get("device"))
-        dtype = resolve_dtype(torch, self.options.get("dtype"), device)
-
-        def build() -> Any:
-            vae = diffusers.AutoencoderKLWan.from_pretrained(
-                folder, subfolder="vae", dtype=torch.float32, local_files_only=True
-            )
-            return diffusers.WanVACEPipeline.from_pretrained(
-                folder, vae=vae, dtype=dtype, local_files_only=True
-            )
-
-        pipe = load_pipeline(self.name, folder, torch, device, self.options, build)
-        self._loaded = Loaded(pipe=pipe, torch=torch, device=device, dtype=dtype)
-
-    def supports(self, kind: TaskKind) -> bool:
-        return kind is TaskKind.VIDEO
+    def _build(self, diffusers: Any, torch: Any, folder: Path, dtype: Any) -> Any:
+        vae = diffusers.AutoencoderKLWan.from_pretrained(
+            folder, subfolder="vae", dtype=torch.float32, local_files_only=True
+        )  # Wan's VAE stays in fp32
+        return diffusers.WanVACEPipeline.from_pretrained(folder, vae=vae, dtype=dtype, local_files_only=True)
 
     def close(self) -> None:
-        loaded, self._loaded = self._loaded, None
         self._schedulers.clear()
-        if loaded is not None:
-            torch = loaded.torch
-            del loaded
-            free_memory(torch)
-
-    @property
-    def pipeline(self) -> Any:
-        """The loaded pipeline (for benchmarks and tests)."""
-        return self._require().pipe
+        super().close()
 
     # ------------------------------------------------------------ generation
 
@@ -291,11 +252,6 @@ class WanVaceBackend:
         )
 
     # ------------------------------------------------------------ helpers
-
-    def _require(self) -> Loaded:
-        if self._loaded is None:
-            raise BackendError(f"{self.name} is not loaded")
-        return self._loaded
 
     def _use_flow_shift(self, pipe: Any, shift: float) -> None:
         """Wan's recommended flow shift depends on the resolution: swap schedulers when it changes."""
