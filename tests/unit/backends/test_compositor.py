@@ -443,3 +443,9 @@ def test_movement_factor_auto_reads_more_verbs() -> None:
     assert movement_factor("auto", "a cat sleeping on a sofa") == small
     assert movement_factor("auto", "a woman posing for a portrait") == small
     assert movement_factor("auto", "a red car") == medium
+
+
+def test_load_warms_up_without_filling_the_cut_out_cache() -> None:
+    backend = CompositorBackend()
+    backend.load()
+    assert not backend._masks

@@ -16,6 +16,7 @@ from refgen.media.video import (
     is_faststart,
     mp4_top_level_boxes,
     probe,
+    to_yuv420p,
     write_jpeg,
     write_png,
 )
@@ -118,3 +119,25 @@ def test_write_png_and_jpeg_round_trip(tmp_path: Path) -> None:
 
     assert np.array_equal(load_rgba(tmp_path / "a.png")[..., :3], frame)
     assert np.abs(load_rgba(tmp_path / "a.jpg")[..., :3].astype(int) - frame).max() < 8
+
+
+def test_to_yuv420p_matches_ffmpeg_scaler() -> None:
+    """The encoder's own RGB → YUV 4:2:0 conversion uses FFmpeg's default matrix and range
+    (BT.601, limited): flat colours convert identically, and luma agrees everywhere."""
+    for rgb, yuv in (
+        ((255, 255, 255), (235, 128, 128)),
+        ((0, 0, 0), (16, 128, 128)),
+        ((0, 0, 255), (41, 240, 110)),
+        ((0, 255, 0), (145, 54, 34)),
+    ):
+        flat = np.full((4, 4, 3), rgb, np.uint8)
+        ours = to_yuv420p(flat)
+        theirs = av.VideoFrame.from_ndarray(flat, format="rgb24").reformat(format="yuv420p").to_ndarray()
+        assert (ours[0, 0], ours[4, 0], ours[5, 0]) == yuv
+        assert np.array_equal(ours, theirs)
+    rng = np.random.default_rng(3)
+    frame = np.asarray(rng.integers(0, 256, (72, 128, 3), dtype=np.uint8))
+    ours = to_yuv420p(frame)
+    theirs = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="yuv420p").to_ndarray()
+    assert ours.shape == theirs.shape == (72 * 3 // 2, 128)
+    assert np.abs(ours[:72].astype(int) - theirs[:72].astype(int)).max() <= 1  # chroma: another 2×2 filter
