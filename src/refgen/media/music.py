@@ -4,8 +4,9 @@ A chord progression in a seeded key and tempo, played as a soft detuned pad with
 plucked arpeggio over it, with soft percussion (a low kick on beats 1 and 3, a brushed snare on 2 and
 4, closed hi-hats on the eighths, seeded accents) entering after the first bar, faded in and out.
 The noise of the drums comes from the same seeded generator, so the same seed gives the same music.
-Everything is vectorised NumPy: ten seconds cost well under half a second. Output is float32 stereo
-``(2, samples)`` in [-1, 1], exactly ``samples`` long.
+Everything is vectorised NumPy in float32 (the harmonics come from one sine and cosine by the
+double- and triple-angle identities): ten seconds cost about 0.06 s on one core. Output is float32
+stereo ``(2, samples)`` in [-1, 1], exactly ``samples`` long.
 """
 
 from __future__ import annotations
@@ -42,9 +43,8 @@ def synthesize_music(samples: int, seed: int, sample_rate: int = 48_000) -> Audi
     pattern = _ARP_PATTERNS[int(rng.integers(len(_ARP_PATTERNS)))]
     chord_len = 4 * beat
     total = samples / sample_rate
-    t_all = np.arange(samples, dtype=np.float64) / sample_rate
 
-    mix = np.zeros((2, samples), np.float64)
+    mix = np.zeros((2, samples), np.float32)
     n_chords = int(np.ceil(total / chord_len)) + 1
     for c in range(n_chords):
         root, minor = progression[c % len(progression)]
@@ -54,17 +54,21 @@ def synthesize_music(samples: int, seed: int, sample_rate: int = 48_000) -> Audi
         b = min(samples, int((start + chord_len + 0.5) * sample_rate))
         if a >= b:
             continue
-        t = t_all[a:b]
-        local = t - start
-        env = np.clip((local + 0.25) / 0.5, 0, 1) * np.clip((chord_len + 0.5 - local) / 0.5, 0, 1)
+        # time from this chord's first sample, in float32 (short spans keep the phase exact enough);
+        # each oscillator adds the phase it has reached at that sample, so waves run on across chords
+        local = np.arange(b - a, dtype=np.float32) / np.float32(sample_rate)
+        t0 = a / sample_rate
+        since = local + np.float32(t0 - start)
+        env = np.clip((since + 0.25) / 0.5, 0, 1) * np.clip((chord_len + 0.5 - since) / 0.5, 0, 1)
         env = env * env * (3 - 2 * env)  # smoothstep: no clicks between chords
         for ch, detune in enumerate((-0.0025, 0.0025)):
-            pad = np.zeros_like(t)
+            pad = np.zeros_like(local)
             for tone in tones:
                 f = _hz(tone) * (1 + detune)
-                phase = 2 * np.pi * f * t
-                pad += np.sin(phase) + 0.25 * np.sin(2 * phase) + 0.08 * np.sin(3 * phase)
-            bass = np.sin(2 * np.pi * _hz(key + root - 12) * t)
+                s1, c1 = _oscillator(f, t0, local)
+                # sin x + 0.25 sin 2x + 0.08 sin 3x; sin 2x = 2 sin x cos x, sin 3x = sin x (3 - 4 sin² x)
+                pad += s1 * (1.24 + 0.5 * c1 - 0.32 * s1 * s1)
+            bass, _ = _oscillator(_hz(key + root - 12), t0, local)
             mix[ch, a:b] += env * (0.05 * pad + 0.12 * bass)
         # arpeggio: eighth notes over the chord
         step = beat / 2
@@ -74,13 +78,14 @@ def synthesize_music(samples: int, seed: int, sample_rate: int = 48_000) -> Audi
             if na >= samples:
                 break
             nb = min(samples, int((note_t + 1.2) * sample_rate))
-            tn = t_all[na:nb] - note_t
+            tn = np.arange(na, nb, dtype=np.float32) / np.float32(sample_rate) - np.float32(note_t)
             f = _hz(tones[pattern[i % len(pattern)]] + 12)
-            decay = np.exp(-tn / 0.28) * np.clip(tn / 0.004, 0, 1)
-            voice = decay * (np.sin(2 * np.pi * f * tn) + 0.3 * np.sin(4 * np.pi * f * tn))
+            decay = np.exp(-tn / np.float32(0.28)) * np.clip(tn / np.float32(0.004), 0, 1)
+            s1, c1 = _oscillator(f, 0.0, tn)
+            voice = decay * s1 * (1 + 0.6 * c1)  # sin x + 0.3 sin 2x
             pan = 0.5 + (0.25 if i % 2 else -0.25)
-            mix[0, na:nb] += 0.09 * (1 - pan) * 2 * voice
-            mix[1, na:nb] += 0.09 * pan * 2 * voice
+            mix[0, na:nb] += np.float32(0.09 * (1 - pan) * 2) * voice
+            mix[1, na:nb] += np.float32(0.09 * pan * 2) * voice
 
     _drums(mix, beat, chord_len, sample_rate, rng)
     mix = np.tanh(mix * 1.2)
@@ -96,8 +101,20 @@ def synthesize_music(samples: int, seed: int, sample_rate: int = 48_000) -> Audi
     return out
 
 
+def _oscillator(
+    f: float, t0: float, local: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """(sin, cos) of a wave of ``f`` Hz at times ``t0 + local`` seconds, computed in float32.
+
+    The phase reached at ``t0`` is reduced in float64 first, so ``local`` stays short and exact.
+    """
+    omega = 2 * np.pi * f
+    phase = np.float32(omega) * local + np.float32((omega * t0) % (2 * np.pi))
+    return np.sin(phase), np.cos(phase)
+
+
 def _drums(
-    mix: npt.NDArray[np.float64], beat: float, bar: float, rate: int, rng: np.random.Generator
+    mix: npt.NDArray[np.float32], beat: float, bar: float, rate: int, rng: np.random.Generator
 ) -> None:
     """Add soft percussion to ``mix`` in place: kick, brushed snare and hi-hats from the second bar."""
     samples = mix.shape[1]
