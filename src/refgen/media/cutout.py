@@ -6,10 +6,11 @@ and right edges is certain background, a band along the bottom edge only probabl
 (portraits and objects standing on a table are often cut by the bottom edge), pixels whose colour is
 close to one of the border's colours (a ΔE of 6 in Lab, against six k-means clusters of the border)
 probable background, the rest probable foreground. Seeded that well, one GrabCut iteration suffices:
-on composites of known subjects over textured backgrounds it matches the truth better (mean IoU 0.72
-vs 0.70) than three iterations seeded from the border alone at 256 px, in under a quarter of the time. The
-result is cleaned (small specks dropped, enclosed holes filled), upscaled, pulled in a little and
-feathered. GrabCut's random initialisation is seeded, so the same image always gives the same mask.
+on the 60 composites of ``bench/cutout.py`` (known masks on textures, cluttered photos and plain walls)
+it scores a mean IoU of 0.88 against 0.87 for three iterations seeded from the border alone at
+256 px, in a fifth of the time (46 against 213 ms a picture). The result is cleaned (small specks
+dropped, enclosed holes filled), upscaled, pulled in a little and feathered. GrabCut's random
+initialisation is seeded, so the same image always gives the same mask.
 
 A reference is **scenery** when there is little foreground to cut: GrabCut keeps almost nothing, or
 almost no pixel differs in colour from the border (a landscape, a room, a texture). The compositor
@@ -75,13 +76,7 @@ def cut_out(rgba: npt.NDArray[np.uint8]) -> Cutout:
     scenery = foreground < SCENERY_FOREGROUND or salient < SCENERY_SALIENT
     if fg is None or foreground > 0.92:
         return Cutout(card_mask(h, w), "card", 1.0, scenery)
-    mask = np.asarray(cv2.resize(fg, (w, h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
-    # pull the edge in a little so the feather does not carry a halo of the old background
-    k = max(3, round(0.008 * max(h, w)) | 1)
-    mask = np.asarray(cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), dtype=np.uint8)
-    sigma = max(1.0, 0.005 * max(h, w))
-    soft = np.asarray(cv2.GaussianBlur(mask, (0, 0), sigma), dtype=np.uint8)
-    return Cutout(soft, "grabcut", foreground, scenery)
+    return Cutout(feathered(fg, h, w), "grabcut", foreground, scenery)
 
 
 def subject_mask(rgba: npt.NDArray[np.uint8]) -> Mask:
@@ -147,14 +142,27 @@ def grabcut_mask(small: npt.NDArray[np.uint8], distance: npt.NDArray[np.float32]
         )
     except cv2.error:  # e.g. no probable foreground at all
         return None
-    fg = np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
+    return cleaned(np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8))
+
+
+def cleaned(fg: Mask) -> Mask | None:
+    """A hard mask tidied: specks and thin bridges opened away, small gaps closed, components much
+    smaller than the largest dropped, small enclosed holes filled. None when nothing is left."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     fg = np.asarray(cv2.morphologyEx(fg, cv2.MORPH_OPEN, kernel), dtype=np.uint8)
     fg = np.asarray(cv2.morphologyEx(fg, cv2.MORPH_CLOSE, kernel), dtype=np.uint8)
     fg = _fill_holes(_keep_large_components(fg))
-    if not np.any(fg):
-        return None
-    return fg
+    return fg if np.any(fg) else None
+
+
+def feathered(fg: Mask, h: int, w: int) -> Mask:
+    """A working-size hard mask as the soft ``h``×``w`` mask the compositor draws with."""
+    mask = np.asarray(cv2.resize(fg, (w, h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
+    # pull the edge in a little so the feather does not carry a halo of the old background
+    k = max(3, round(0.008 * max(h, w)) | 1)
+    mask = np.asarray(cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), dtype=np.uint8)
+    sigma = max(1.0, 0.005 * max(h, w))
+    return np.asarray(cv2.GaussianBlur(mask, (0, 0), sigma), dtype=np.uint8)
 
 
 def salient_fraction(rgb: npt.NDArray[np.uint8]) -> float:
