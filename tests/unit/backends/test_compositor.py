@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from refgen.backends.base import GenerationBackend, GenerationJob, ImageOutput, VideoOutput
-from refgen.backends.compositor import CompositorBackend, Scene, movement_factor
+from refgen.backends.compositor import CompositorBackend
 from refgen.domain import TaskKind
 from refgen.errors import GenerationCancelled
+from refgen.media.camera import movement_factor
 from refgen.media.images import load_rgba
 from refgen.media.layout import Box
+from refgen.media.scene import Scene
 from refgen.media.video import VideoTarget, encode_output, probe
 from tests.unit.media.photos import landscape, sample_photo, subject_on_clutter, write_rgb
 
