@@ -32,25 +32,13 @@ from typing import Any
 import numpy as np
 
 from refgen.backends.base import CancelToken, GenerationJob, ImageOutput, ProgressFn
-from refgen.backends.diffusers_common import (
-    DiffusersBackend,
-    OptionError,
-    PipelineRunner,
-    StepControl,
-    bool_option,
-    cover_resize,
-    fit_pixels,
-    generator_for,
-    int_list_option,
-    int_option,
-    native_size,
-    prepare_references,
-    round_to,
-    run_translating_oom,
-    to_uint8,
-)
+from refgen.backends.diffusers_base import DiffusersBackend, PipelineRunner
+from refgen.backends.diffusers_options import OptionError, bool_option, int_list_option, int_option
+from refgen.backends.diffusers_running import StepControl, generator_for, run_translating_oom
 from refgen.domain import TaskKind
 from refgen.errors import BackendError
+from refgen.media.collage import fit_pixels, prepare_references
+from refgen.media.frames import cover_resize, native_size, round_to, to_uint8
 
 DEFAULT_MAX_PIXELS = 1024 * 1024
 DEFAULT_REFERENCE_PIXELS = 1024 * 1024  # the pipeline's own cap per reference

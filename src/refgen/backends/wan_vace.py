@@ -40,29 +40,20 @@ import numpy as np
 import numpy.typing as npt
 
 from refgen.backends.base import CancelToken, Frame, GenerationJob, ProgressFn, VideoOutput
-from refgen.backends.diffusers_common import (
-    RETIME_MODES,
+from refgen.backends.diffusers_base import DiffusersBackend, PipelineRunner
+from refgen.backends.diffusers_options import choice_option, float_option, int_option, text_option
+from refgen.backends.diffusers_running import (
     SAMPLE_RATE,
-    DiffusersBackend,
-    PipelineRunner,
     StepControl,
-    choice_option,
-    cover_resize,
-    float_option,
     generator_for,
-    int_option,
     music_for,
-    native_size,
-    prepare_references,
-    retime,
-    round_to,
     run_translating_oom,
-    text_option,
-    to_uint8,
 )
 from refgen.contract.catalogue import lookup
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, GenerationCancelled
+from refgen.media.collage import prepare_references
+from refgen.media.frames import RETIME_MODES, cover_resize, native_size, retime, round_to, to_uint8
 
 MODEL_FPS = 16
 TEMPORAL = 4  # the Wan VAE's temporal compression: frame counts are 4k + 1

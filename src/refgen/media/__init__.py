@@ -5,6 +5,11 @@
 - :mod:`refgen.media.video`: stream frames into one or more H.264/AAC MP4 files at once
   (faststart, exact frame count), write PNG stills and JPEG covers, probe files.
 - :mod:`refgen.media.watermark`: the corner watermark (default badge or a custom image).
-- :mod:`refgen.media.cutout`: subject masks for references (alpha, GrabCut, soft ellipse).
+- :mod:`refgen.media.cutout`: subject masks for references (alpha, GrabCut, a card), scenery.
 - :mod:`refgen.media.music`: the seeded background-music synthesizer.
+- The compositor's picture: :mod:`refgen.media.scene` (backdrop, layout, drawing) from
+  :mod:`refgen.media.subject_layer`, :mod:`refgen.media.camera`, :mod:`refgen.media.backdrop`
+  and :mod:`refgen.media.layout`.
+- For the diffusers backends: :mod:`refgen.media.frames` (native size, frame rate and the contract's
+  output size) and :mod:`refgen.media.collage` (references prepared for a model).
 """

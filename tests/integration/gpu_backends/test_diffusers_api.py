@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from refgen.backends.base import GenerationBackend
-from refgen.backends.diffusers_common import call_pipeline
+from refgen.backends.diffusers_base import call_pipeline
 from refgen.backends.registry import build_backends, model_routes
 from refgen.domain import TaskKind
 from refgen.files.local import LocalFileStore

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from refgen.backends.base import GenerationBackend, GenerationJob
-from refgen.backends.diffusers_common import OptionError, call_pipeline
+from refgen.backends.diffusers_base import call_pipeline
+from refgen.backends.diffusers_options import OptionError
 from refgen.backends.flux2_klein import Flux2KleinBackend, plan_image
 from refgen.contract.sizes import output_size
 from refgen.domain import TaskKind

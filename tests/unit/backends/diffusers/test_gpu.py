@@ -103,7 +103,7 @@ def test_gpu_real_out_of_memory_is_translated_and_memory_freed(
         with pytest.raises(OutOfMemory):
             backend.generate(image_job(), lambda s, t: None, NoCancel())
         assert cuda.cuda.memory_allocated() <= before + 1024 * 1024
-        from refgen.backends.diffusers_common import call_pipeline
+        from refgen.backends.diffusers_base import call_pipeline
 
         backend.runner = call_pipeline
         assert backend.generate(image_job(), lambda s, t: None, NoCancel()).image.shape == (64, 96, 3)

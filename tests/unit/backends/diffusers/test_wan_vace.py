@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from refgen.backends.base import GenerationBackend, GenerationJob, VideoOutput
-from refgen.backends.diffusers_common import call_pipeline
+from refgen.backends.diffusers_base import call_pipeline
 from refgen.backends.wan_vace import (
     AMPLITUDE_PROMPTS,
     WanVaceBackend,
