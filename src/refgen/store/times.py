@@ -16,6 +16,11 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def optional_utc(value: datetime | None) -> datetime | None:
+    """:func:`as_utc` for an optional timestamp."""
+    return None if value is None else as_utc(value)
+
+
 def from_storage(value: datetime) -> datetime:
     """A datetime read back from a database: naive ones were stored as UTC."""
     if value.tzinfo is None:

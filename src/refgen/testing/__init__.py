@@ -1,6 +1,7 @@
 """In-memory fakes of refgen's plug points, for tests of code built on refgen.
 
-- :class:`refgen.testing.store.MemoryStore`: keys, tasks and the queue, in memory.
+- :class:`refgen.testing.store.MemoryStore`: keys, tasks, the queue, workers and the callback
+  outbox, in memory; :mod:`refgen.testing.builders` makes keys and tasks for tests.
 - :class:`refgen.testing.backends.FakeBackend`: a fast backend of solid-colour frames.
 - :class:`refgen.testing.fetcher.FakeImageFetcher`: image URLs served from a dict.
 - :class:`refgen.testing.files.MemoryFileStore`: references and creations in memory.
