@@ -1,4 +1,9 @@
-"""The ``refgen`` command. Each module adds one family of subcommands to ``main``."""
+"""The ``refgen`` command: ``main`` and the subcommands it is made of.
+
+Subcommands by family: :mod:`.server` (serve, worker, keys, workers, backends), :mod:`.callbacks`,
+:mod:`.render`, :mod:`.create` (video, image) and :mod:`.tasks` (status, cancel, download). What the
+client commands share: :mod:`.client_options`, :mod:`.waiting`, :mod:`.progress`, :mod:`.exit_codes`.
+"""
 
 from __future__ import annotations
 

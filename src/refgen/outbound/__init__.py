@@ -9,9 +9,10 @@ Image URLs, ``wm_url`` and callbacks all go through :class:`GuardedClient`, whic
 - follows at most five redirects for GET, re-checking each hop;
 - caps total time and body size, reading the body as a stream.
 
-Modules: :mod:`.addresses` (which IP addresses are refused, IPv4 literal parsing),
-:mod:`.client` (URL validation, the guarded network backend, the client), :mod:`.images`
-(fetching a request's image URLs in parallel).
+Modules: :mod:`.addresses` (which IP addresses are refused, IPv4 literal parsing), :mod:`.urls`
+(URL validation), :mod:`.guard` (resolving, checking and connecting to the checked address: the
+guarded network backend), :mod:`.client` (the client: timeouts, size caps, redirects),
+:mod:`.images` (fetching a request's image URLs in parallel).
 """
 
 from refgen.outbound.addresses import AddressPolicy, parse_host_literal

@@ -6,6 +6,7 @@ import click
 import pytest
 
 from refgen.cli import main, tasks
+from refgen.cli.exit_codes import exit_code_for
 from refgen.client import (
     APIConnectionError,
     APIError,
@@ -85,4 +86,4 @@ def test_cli_exit_codes_by_failure_kind() -> None:
         (RateLimitError("m"), 9),
         (APIError("m"), 1),
     ]
-    assert [tasks.exit_code_for(error) for error, _ in cases] == [code for _, code in cases]
+    assert [exit_code_for(error) for error, _ in cases] == [code for _, code in cases]
