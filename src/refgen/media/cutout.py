@@ -33,6 +33,8 @@ Mask = npt.NDArray[np.uint8]
 GRABCUT_MAX_SIDE = 192
 GRABCUT_ITERATIONS = 1
 BORDER_CLUSTERS = 6
+FEATHER_MAX_SIDE = 1024
+"""The soft edge of a larger picture's mask is made at this size and scaled up."""
 SEED_BACKGROUND_DISTANCE = 6.0
 """Lab ΔE: a pixel this close to one of the border's colours starts as probable background."""
 SALIENT_DISTANCE = 20.0
@@ -156,13 +158,23 @@ def cleaned(fg: Mask) -> Mask | None:
 
 
 def feathered(fg: Mask, h: int, w: int) -> Mask:
-    """A working-size hard mask as the soft ``h``×``w`` mask the compositor draws with."""
-    mask = np.asarray(cv2.resize(fg, (w, h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
+    """A working-size hard mask as the soft ``h``×``w`` mask the compositor draws with.
+
+    The edge is pulled in by 0.8 % of the picture's longer side and blurred over 0.5 % of it. Both
+    are smooth, so for a large picture they are computed at ``FEATHER_MAX_SIDE`` and the soft mask
+    scaled up (a 16 MP photo costs 0.1 s instead of a second).
+    """
+    scale = min(1.0, FEATHER_MAX_SIDE / max(h, w))
+    fw, fh = max(1, round(w * scale)), max(1, round(h * scale))
+    mask = np.asarray(cv2.resize(fg, (fw, fh), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
     # pull the edge in a little so the feather does not carry a halo of the old background
-    k = max(3, round(0.008 * max(h, w)) | 1)
+    k = max(3, round(0.008 * max(fh, fw)) | 1)
     mask = np.asarray(cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))), dtype=np.uint8)
-    sigma = max(1.0, 0.005 * max(h, w))
-    return np.asarray(cv2.GaussianBlur(mask, (0, 0), sigma), dtype=np.uint8)
+    sigma = max(1.0, 0.005 * max(fh, fw))
+    soft = np.asarray(cv2.GaussianBlur(mask, (0, 0), sigma), dtype=np.uint8)
+    if (fw, fh) == (w, h):
+        return soft
+    return np.asarray(cv2.resize(soft, (w, h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
 
 
 def salient_fraction(rgb: npt.NDArray[np.uint8]) -> float:

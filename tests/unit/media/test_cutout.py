@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from refgen.media.cutout import card_mask, cut_out, salient_fraction
+from refgen.media.cutout import card_mask, cut_out, feathered, salient_fraction
 from refgen.media.images import load_rgba
 from tests.unit.media.photos import landscape, sample_photo, subject_on_clutter
 
@@ -72,3 +73,19 @@ def test_card_mask_is_a_soft_rounded_rectangle() -> None:
     mask = card_mask(100, 200)
     assert mask[50, 100] == 255 and mask[0, 0] == 0
     assert np.any((mask > 0) & (mask < 255))
+
+
+def test_a_large_pictures_soft_edge_is_made_small_and_scaled_up() -> None:
+    """Feathering at full size and at ``FEATHER_MAX_SIDE`` then scaled up give the same edge."""
+    fg = np.zeros((96, 144), np.uint8)
+    cv2.ellipse(fg, (72, 52), (40, 30), 0, 0, 360, 255, -1)
+    h, w = 2000, 3000
+    soft = feathered(fg, h, w)
+    assert soft.shape == (h, w)
+    # the direct way: upscale, erode by 0.8 % and blur by 0.5 % of the longer side at full size
+    full = cv2.resize(fg, (w, h), interpolation=cv2.INTER_LINEAR)
+    k = round(0.008 * w) | 1
+    full = cv2.erode(full, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    full = cv2.GaussianBlur(full, (0, 0), 0.005 * w)
+    assert np.abs(soft.astype(int) - full.astype(int)).mean() < 1.0
+    assert np.any((soft > 20) & (soft < 235))
