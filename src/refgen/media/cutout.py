@@ -70,7 +70,7 @@ def cut_out(rgba: npt.NDArray[np.uint8]) -> Cutout:
     if has_alpha(rgba):
         mask = np.ascontiguousarray(rgba[..., 3])
         return Cutout(mask, "alpha", float(np.mean(mask > 127)), scenery=False)
-    small = working_copy(np.ascontiguousarray(rgba[..., :3]))
+    small = np.ascontiguousarray(working_copy(rgba)[..., :3])  # scaled first: no full-size copy
     distance = border_distance(small)
     fg = grabcut_mask(small, distance)
     foreground = 0.0 if fg is None else float(np.mean(fg > 0))
@@ -86,12 +86,13 @@ def subject_mask(rgba: npt.NDArray[np.uint8]) -> Mask:
     return cut_out(rgba).mask
 
 
-def working_copy(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """The picture downscaled (area-averaged) to at most ``GRABCUT_MAX_SIDE`` px, at least 16 px."""
-    h, w = rgb.shape[:2]
+def working_copy(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The picture (any channels) downscaled, area-averaged, to at most ``GRABCUT_MAX_SIDE`` px and
+    at least 16 px."""
+    h, w = pixels.shape[:2]
     scale = min(1.0, GRABCUT_MAX_SIDE / max(h, w))
     size = (max(16, round(w * scale)), max(16, round(h * scale)))
-    return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def border_distance(small: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:

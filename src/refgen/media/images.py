@@ -169,8 +169,8 @@ def load_rgba(source: Path | str | bytes) -> npt.NDArray[np.uint8]:
             raise PageSizeOutOfRange(f"image declares {w}x{h} pixels")
         try:
             image.load()
-            oriented = ImageOps.exif_transpose(image)
-            rgba = oriented.convert("RGBA")
+            ImageOps.exif_transpose(image, in_place=True)  # no copy of a picture already upright
+            rgba = image.convert("RGBA")
         except _DECODE_ERRORS:
             raise ImageFormatInvalid("image data is truncated or corrupt") from None
     finally:

@@ -149,13 +149,12 @@ def fit_motion(layer: SubjectLayer, cell: Box) -> None:
 
 def crop_subject(rgba: RGBA, mask: npt.NDArray[np.uint8]) -> RGBA:
     """The subject's bounding box with the mask as alpha."""
-    ys, xs = np.nonzero(mask > 24)
     h, w = mask.shape
-    if len(xs) == 0:
+    x0, y0, bw, bh = cv2.boundingRect(np.asarray(mask > 24, dtype=np.uint8))  # of the non-zero pixels
+    if bw == 0 or bh == 0:
         y0, y1, x0, x1 = 0, h, 0, w
     else:
-        y0, y1 = int(ys.min()), int(ys.max()) + 1
-        x0, x1 = int(xs.min()), int(xs.max()) + 1
+        y1, x1 = y0 + bh, x0 + bw
     out = rgba[y0:y1, x0:x1].copy()
     out[..., 3] = mask[y0:y1, x0:x1]
     return out

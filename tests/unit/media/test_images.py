@@ -128,6 +128,22 @@ def test_inspect_image_reports_exif_rotated_size() -> None:
     assert load_rgba(buf.getvalue()).shape == (400, 200, 4)
 
 
+def test_load_rgba_turns_the_pixels_upright() -> None:
+    """Orientation 6 (stored on its side, shown turned 90° clockwise): the stored left edge is the top."""
+    image = Image.new("RGB", (400, 200), (20, 40, 220))
+    image.paste((220, 30, 20), (0, 0, 200, 200))  # left half red, right half blue
+    exif = image.getexif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", exif=exif, quality=95)
+    rgba = load_rgba(buf.getvalue())
+    assert rgba.shape == (400, 200, 4)
+    top, bottom = rgba[50, 100], rgba[350, 100]
+    assert top[0] > 180 and top[2] < 80  # red
+    assert bottom[2] > 180 and bottom[0] < 80  # blue
+    assert rgba.flags.writeable
+
+
 def test_load_rgba_keeps_alpha(tmp_path: Path, encode: Encode) -> None:
     path = tmp_path / "a.png"
     path.write_bytes(encode((200, 150), "PNG", mode="RGBA"))
