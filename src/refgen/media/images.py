@@ -170,12 +170,24 @@ def load_rgba(source: Path | str | bytes) -> npt.NDArray[np.uint8]:
         try:
             image.load()
             ImageOps.exif_transpose(image, in_place=True)  # no copy of a picture already upright
-            rgba = image.convert("RGBA")
+            rgba = _eight_bit(image).convert("RGBA")
         except _DECODE_ERRORS:
             raise ImageFormatInvalid("image data is truncated or corrupt") from None
     finally:
         image.close()
     return np.asarray(rgba, dtype=np.uint8).copy()
+
+
+_WIDE_GREY = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16-bit greyscale (a PNG) as its top eight bits: Pillow's own conversion would clip every
+    value over 255 to white."""
+    if image.mode not in _WIDE_GREY:
+        return image
+    wide = np.asarray(image).astype(np.uint32)
+    return Image.fromarray(np.minimum(wide >> 8, 255).astype(np.uint8), "L")
 
 
 def _open_lazily(data: bytes, fmt: ImageFormat, field: str) -> ImageFile:

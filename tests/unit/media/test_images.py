@@ -144,6 +144,17 @@ def test_load_rgba_turns_the_pixels_upright() -> None:
     assert rgba.flags.writeable
 
 
+def test_load_rgba_reads_16_bit_greyscale_by_its_top_bits() -> None:
+    ramp = np.linspace(0, 65535, 256 * 200).reshape(200, 256).astype(np.uint16)
+    buf = io.BytesIO()
+    Image.fromarray(ramp).save(buf, "PNG")  # a 16-bit greyscale PNG
+    rgba = load_rgba(buf.getvalue())
+    assert rgba.shape == (200, 256, 4)
+    expected = (ramp >> 8).astype(np.uint8)
+    assert np.array_equal(rgba[..., 0], expected) and np.array_equal(rgba[..., 2], expected)
+    assert (rgba[..., 3] == 255).all()
+
+
 def test_load_rgba_keeps_alpha(tmp_path: Path, encode: Encode) -> None:
     path = tmp_path / "a.png"
     path.write_bytes(encode((200, 150), "PNG", mode="RGBA"))
