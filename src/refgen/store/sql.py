@@ -38,6 +38,7 @@ from refgen.store.sql_workers import SqlWorkers
 
 class SqlStore(SqlKeys, SqlTasks, SqlQueue, SqlWorkers, SqlOutbox):
     """:class:`~refgen.store.base.KeyStore`, :class:`~refgen.store.base.TaskStore`,
-    :class:`~refgen.store.base.TaskQueue` and :class:`~refgen.store.base.CallbackOutbox` on an
+    :class:`~refgen.store.base.TaskQueue`, :class:`~refgen.store.base.WorkerRegistry` and
+    :class:`~refgen.store.base.CallbackOutbox` on an
     engine from :func:`~refgen.store.engine.make_engine` whose schema is migrated
     (:func:`~refgen.store.migrate.upgrade`). The caller owns the engine."""
