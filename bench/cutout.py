@@ -1,6 +1,6 @@
 """Benchmark the compositor's cut-out against known masks: accuracy (IoU) and time per picture.
 
-    .venv/bin/python bench/cutout.py
+    .venv/bin/python bench/cutout.py [--limit N]
 
 Test pictures are composites whose truth is known exactly: a subject (a smooth, seeded blob filled
 with the middle of one of scikit-image's colour photos: the astronaut's suit, the cat, the cup…) is
@@ -16,6 +16,7 @@ extra) for the photos.
 
 from __future__ import annotations
 
+import argparse
 import math
 import statistics
 import sys
@@ -163,11 +164,14 @@ def iou(found: npt.NDArray[np.uint8] | None, truth: Truth) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N composites")
+    args = parser.parse_args()
     folder = photo_folder()
     if folder is None:
         print("scikit-image's sample photos are not installed (pip install -e '.[dev]')")
         sys.exit(1)
-    cases = composites(folder)
+    cases = composites(folder)[: args.limit]
     shipped(cases[0][1])  # warm OpenCV's colour tables up
     names = sorted({name for name, _, _ in cases}, key=[n for n, _, _ in cases].index)
     print(f"{len(cases)} composites: {len(SUBJECTS)} subjects × {len(names)} backgrounds")

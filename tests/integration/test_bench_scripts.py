@@ -1,0 +1,88 @@
+"""The benchmarks under ``bench/`` still run and print their figures (no timing is asserted).
+
+They are scripts, so nothing else would notice when a change to the code they drive breaks them.
+Each runs here once on the smallest settings: the compositor's, the cut-out scorer's, and the GPU
+benchmark on the CPU with tiny random-weight pipelines.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str, timeout: float = 600) -> str:
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return done.stdout
+
+
+def test_compositor_benchmark_prints_its_figures() -> None:
+    out = _run("bench/compositor.py", "--seconds", "1", "--repeat", "1")
+    for line in ("bare encode", "compositor + encode", "ratio", "peak memory", "4K reference2image"):
+        assert line in out, out
+    assert "set-up, 4000 px JPEGs" in out
+
+
+def test_cutout_benchmark_scores_both_methods() -> None:
+    pytest.importorskip("skimage", reason="the cut-out benchmark uses scikit-image's sample photos")
+    out = _run("bench/cutout.py", "--limit", "3")
+    assert "3 composites" in out
+    assert "shipped: border + colour seed" in out and "border seed only" in out
+
+
+def test_gpu_benchmark_runs_on_the_cpu_with_tiny_pipelines(tmp_path: Path) -> None:
+    pytest.importorskip("diffusers", reason="the gpu extra is not installed")
+    from tests.unit.backends.diffusers.tiny import (
+        FLUX_TINY_OPTIONS,
+        WAN_TINY_OPTIONS,
+        save_tiny_flux2_klein,
+        save_tiny_wan_vace,
+    )
+
+    wan = save_tiny_wan_vace(tmp_path / "wan")
+    flux = save_tiny_flux2_klein(tmp_path / "flux")
+    options = [
+        f"{prefix}:{key}={json.dumps(value)}"
+        for prefix, tiny in (("wan", WAN_TINY_OPTIONS), ("flux", FLUX_TINY_OPTIONS))
+        for key, value in tiny.items()
+        if key != "steps"
+    ]
+    rows = tmp_path / "rows.json"
+    _run(
+        "bench/gpu.py",
+        "--allow-cpu",
+        "--wan",
+        str(wan),
+        "--flux",
+        str(flux),
+        "--steps",
+        "1",
+        "--configs",
+        "fp32",
+        "--video-resolutions",
+        "360p",
+        "--image-resolutions",
+        "1080p",
+        "--duration",
+        "1",
+        "--references",
+        "2",
+        "--json",
+        str(rows),
+        *(arg for option in options for arg in ("--option", option)),
+    )
+    table = json.loads(rows.read_text())
+    measured = {row["backend"]: row for row in table["rows"]}
+    assert set(measured) == {"wan-vace", "flux2-klein"}
+    for row in measured.values():
+        assert isinstance(row["total s"], float) and row["total s"] > 0, row
+        assert isinstance(row["s/step"], float), row
