@@ -23,13 +23,13 @@ import sys
 import time
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from refgen.media import cutout
+from refgen.media.backdrop import cover
 from refgen.media.images import load_rgba
 
 RGB = npt.NDArray[np.uint8]
@@ -112,14 +112,6 @@ def composites(folder: Path) -> list[tuple[str, RGB, Truth]]:
     return out
 
 
-def cover(image: RGB, w: int, h: int) -> RGB:
-    ih, iw = image.shape[:2]
-    scale = max(w / iw, h / ih)
-    resized = cv2.resize(image, (math.ceil(iw * scale), math.ceil(ih * scale)), interpolation=cv2.INTER_AREA)
-    y, x = (resized.shape[0] - h) // 2, (resized.shape[1] - w) // 2
-    return np.ascontiguousarray(resized[y : y + h, x : x + w])
-
-
 def shipped(picture: RGB) -> npt.NDArray[np.uint8] | None:
     cut = cutout.cut_out(np.dstack([picture, np.full(picture.shape[:2], 255, np.uint8)]))
     return None if cut.source == "card" else cut.mask  # a card would be the whole picture
@@ -129,30 +121,7 @@ def border_seeded(picture: RGB) -> npt.NDArray[np.uint8] | None:
     """GrabCut seeded from the border alone, three iterations at 256 px (the earlier method), cleaned
     and feathered the same way."""
     h, w = picture.shape[:2]
-    scale = min(1.0, 256 / max(h, w))
-    sw, sh = max(16, round(w * scale)), max(16, round(h * scale))
-    small = cv2.resize(picture, (sw, sh), interpolation=cv2.INTER_AREA)
-    mx, my = max(2, round(sw * 0.04)), max(2, round(sh * 0.04))
-    mask = np.full((sh, sw), cv2.GC_PR_FGD, np.uint8)
-    mask[sh - my :, :] = cv2.GC_PR_BGD
-    mask[:my, :] = cv2.GC_BGD
-    mask[:, :mx] = cv2.GC_BGD
-    mask[:, sw - mx :] = cv2.GC_BGD
-    cv2.setRNGSeed(12345)
-    grabcut: Any = cv2.grabCut
-    try:
-        grabcut(
-            cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
-            mask,
-            None,
-            np.zeros((1, 65)),
-            np.zeros((1, 65)),
-            3,
-            cv2.GC_INIT_WITH_MASK,
-        )
-    except cv2.error:
-        return None
-    fg = cutout.cleaned(np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8))
+    fg = cutout.grabcut_mask(cutout.working_copy(picture, 256), None, iterations=3)
     return None if fg is None else cutout.feathered(fg, h, w)
 
 
