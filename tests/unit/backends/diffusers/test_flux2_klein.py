@@ -16,6 +16,7 @@ from refgen.backends.flux2_klein import Flux2KleinBackend, plan_image
 from refgen.contract.sizes import output_size
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, GenerationCancelled, OutOfMemory
+from tests.unit.backends.diffusers.runners import counting_steps
 from tests.unit.backends.diffusers.tiny import FLUX_TINY_OPTIONS, save_tiny_flux2_klein
 
 
@@ -111,19 +112,7 @@ def test_flux_cancel_mid_run_interrupts_and_discards(
     flux: Flux2KleinBackend, image_job: Callable[..., GenerationJob]
 ) -> None:
     steps: list[int] = []
-
-    def spy(pipe: Any, kwargs: dict[str, Any]) -> Any:
-        control = kwargs["callback_on_step_end"]
-
-        def counting(p: Any, i: int, t: Any, k: dict[str, Any]) -> dict[str, Any]:
-            steps.append(i)
-            return control(p, i, t, k)
-
-        result = pipe(**{**kwargs, "callback_on_step_end": counting, "num_inference_steps": 4})
-        assert pipe.interrupt
-        return result
-
-    flux.runner = spy
+    flux.runner = counting_steps(steps)
     with pytest.raises(GenerationCancelled):
         flux.generate(image_job(), lambda s, t: None, Cancel(after=2))
     assert steps == [0, 1]

@@ -20,6 +20,7 @@ from refgen.backends.wan_vace import (
 )
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, BackendUnavailable, GenerationCancelled, OutOfMemory
+from tests.unit.backends.diffusers.runners import counting_steps
 from tests.unit.backends.diffusers.tiny import WAN_TINY_OPTIONS
 
 
@@ -184,19 +185,7 @@ def test_wan_cancel_mid_run_interrupts_and_discards(
     wan: WanVaceBackend, references: tuple[Path, ...]
 ) -> None:
     steps: list[int] = []
-
-    def spy(pipe: Any, kwargs: dict[str, Any]) -> Any:
-        control = kwargs["callback_on_step_end"]
-
-        def counting(p: Any, i: int, t: Any, k: dict[str, Any]) -> dict[str, Any]:
-            steps.append(i)
-            return control(p, i, t, k)
-
-        result = pipe(**{**kwargs, "callback_on_step_end": counting, "num_inference_steps": 4})
-        assert pipe.interrupt  # the pipeline's own flag was set and honoured
-        return result
-
-    wan.runner = spy
+    wan.runner = counting_steps(steps)
     with pytest.raises(GenerationCancelled):
         wan.generate(_job(references[:1]), lambda s, t: None, Cancel(after=1))
     assert steps == [0]  # cancelled after the first step: the other three were skipped
