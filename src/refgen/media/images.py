@@ -145,8 +145,7 @@ def inspect_image(data: bytes, field: str) -> ImageInfo:
             raise PageSizeOutOfRange(
                 f"image aspect ratio {width}:{height} is outside 1:4 to 4:1: {field}", field=field
             )
-        if _orientation(image) in (5, 6, 7, 8):
-            width, height = height, width
+        width, height = _displayed_size(image)
         try:
             image.load()
         except _DECODE_ERRORS:
@@ -154,6 +153,20 @@ def inspect_image(data: bytes, field: str) -> ImageInfo:
     finally:
         image.close()
     return ImageInfo(format=fmt, width=width, height=height)
+
+
+def displayed_size(source: Path | str | bytes) -> tuple[int, int]:
+    """An already validated image's width and height as shown (EXIF orientation applied), read
+    from its header: no pixels are decoded."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ImageFormatInvalid("image format is invalid, use PNG, JPEG or WebP")
+    image = _open_lazily(data, fmt, "image")
+    try:
+        return _displayed_size(image)
+    finally:
+        image.close()
 
 
 def load_rgba(source: Path | str | bytes) -> npt.NDArray[np.uint8]:
@@ -197,6 +210,11 @@ def _open_lazily(data: bytes, fmt: ImageFormat, field: str) -> ImageFile:
         raise ImageFormatInvalid(
             f"image data is not a readable {fmt.upper()}: {field}", field=field
         ) from None
+
+
+def _displayed_size(image: ImageFile) -> tuple[int, int]:
+    width, height = image.size
+    return (height, width) if _orientation(image) in (5, 6, 7, 8) else (width, height)
 
 
 def _orientation(image: ImageFile) -> int:

@@ -6,15 +6,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from PIL import Image
-
 from refgen.backends.base import GenerationBackend, GenerationJob, ImageOutput, VideoOutput
 from refgen.contract.catalogue import FPS
 from refgen.contract.sizes import auto_size, output_size
 from refgen.domain import Creation, Task, TaskKind
 from refgen.errors import BackendError
 from refgen.files.base import FileStore
-from refgen.media.images import load_rgba
+from refgen.media.images import displayed_size, load_rgba
 from refgen.media.video import VideoTarget, encode_output, write_jpeg, write_png
 from refgen.media.watermark import Watermark
 from refgen.worker.lease import TaskLease
@@ -30,9 +28,7 @@ def frame_size(task: Task, first_reference: Path | None) -> tuple[int, int]:
     if spec.aspect_ratio == "auto":
         if first_reference is None:
             raise BackendError("aspect_ratio auto needs a reference image")
-        with Image.open(first_reference) as image:
-            width, height = image.size
-        return auto_size(spec.resolution, width, height)
+        return auto_size(spec.resolution, *displayed_size(first_reference))
     return output_size(spec.resolution, spec.aspect_ratio)
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from refgen.errors import ImageFormatInvalid, PageSizeOutOfRange
-from refgen.media.images import MAX_DATA_URL_BYTES, inspect_image, load_rgba, parse_data_url
+from refgen.media.images import MAX_DATA_URL_BYTES, displayed_size, inspect_image, load_rgba, parse_data_url
 
 Encode = Callable[..., bytes]
 
@@ -126,6 +126,18 @@ def test_inspect_image_reports_exif_rotated_size() -> None:
     info = inspect_image(buf.getvalue(), "images[0]")
     assert (info.width, info.height) == (200, 400)
     assert load_rgba(buf.getvalue()).shape == (400, 200, 4)
+
+
+def test_displayed_size_applies_the_exif_orientation(tmp_path: Path) -> None:
+    image = Image.new("RGB", (400, 200), (10, 20, 30))
+    exif = image.getexif()
+    exif[0x0112] = 6  # stored landscape, shown portrait
+    path = tmp_path / "sideways.jpg"
+    image.save(path, "JPEG", exif=exif)
+    assert displayed_size(path) == (200, 400)
+    upright = tmp_path / "upright.png"
+    Image.new("RGB", (400, 200)).save(upright)
+    assert displayed_size(upright.read_bytes()) == (400, 200)
 
 
 def test_load_rgba_turns_the_pixels_upright() -> None:
