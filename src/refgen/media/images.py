@@ -158,11 +158,7 @@ def inspect_image(data: bytes, field: str) -> ImageInfo:
 def displayed_size(source: Path | str | bytes) -> tuple[int, int]:
     """An already validated image's width and height as shown (EXIF orientation applied), read
     from its header: no pixels are decoded."""
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    fmt = sniff_format(data)
-    if fmt is None:
-        raise ImageFormatInvalid("image format is invalid, use PNG, JPEG or WebP")
-    image = _open_lazily(data, fmt, "image")
+    image = _open_stored(source)
     try:
         return _displayed_size(image)
     finally:
@@ -171,11 +167,7 @@ def displayed_size(source: Path | str | bytes) -> tuple[int, int]:
 
 def load_rgba(source: Path | str | bytes) -> npt.NDArray[np.uint8]:
     """Decode an already validated image to an RGBA uint8 array ``(H, W, 4)``, EXIF orientation applied."""
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    fmt = sniff_format(data)
-    if fmt is None:
-        raise ImageFormatInvalid("image format is invalid, use PNG, JPEG or WebP")
-    image = _open_lazily(data, fmt, "image")
+    image = _open_stored(source)
     try:
         w, h = image.size
         if w * h > MAX_PIXELS:
@@ -201,6 +193,15 @@ def _eight_bit(image: Image.Image) -> Image.Image:
         return image
     wide = np.asarray(image).astype(np.uint32)
     return Image.fromarray(np.minimum(wide >> 8, 255).astype(np.uint8), "L")
+
+
+def _open_stored(source: Path | str | bytes) -> ImageFile:
+    """An already validated image (bytes or a file), opened lazily: only its header is read."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ImageFormatInvalid("image format is invalid, use PNG, JPEG or WebP")
+    return _open_lazily(data, fmt, "image")
 
 
 def _open_lazily(data: bytes, fmt: ImageFormat, field: str) -> ImageFile:
