@@ -200,7 +200,7 @@ def build_runtime(
     )
     links = FileLinks(files, signer)
     if callbacks is None:
-        from refgen.http.views import generation_body
+        from refgen.contract.responses import generation_body
         from refgen.outbound import AddressPolicy, GuardedClient
 
         policy = AddressPolicy(settings.allow_networks)

@@ -99,7 +99,7 @@ class CallbackDispatcher:
     """Sends due callbacks from ``store``'s outbox; :meth:`start` and :meth:`stop` it with the server.
 
     ``decrypt`` recovers a key's token from ``ApiKey.token_encrypted`` (``TokenCipher.decrypt``);
-    ``render`` turns a task into the Get Generation body (``http.views.generation_body``);
+    ``render`` turns a task into the Get Generation body (``contract.responses.generation_body``);
     ``transport`` makes the client to send with (opened when the dispatcher starts, closed when it
     stops). ``clock`` and ``nonces`` are injectable for tests, which can also drive one round
     without the thread: :meth:`run_once`.

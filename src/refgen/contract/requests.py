@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from refgen.contract.bodies import BOOL_STRING_RE, INT_STRING_RE
 from refgen.contract.catalogue import (
     AMPLITUDES,
     CATALOGUE,
@@ -34,7 +35,6 @@ from refgen.errors import (
     ModelUnavailable,
 )
 
-_INT = re.compile(r"^\s*[+-]?\d+\s*$")
 _DATA_URL = re.compile(r"^data:", re.IGNORECASE)
 
 
@@ -218,7 +218,7 @@ def _int(fields: Mapping[str, Any], name: str, default: int) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and _INT.match(value):
+    if isinstance(value, str) and INT_STRING_RE.fullmatch(value):
         return int(value)
     raise FieldInvalid(f"invalid field: {name} (must be an integer)", field=name)
 
@@ -229,7 +229,7 @@ def _bool(fields: Mapping[str, Any], name: str) -> bool:
         return False
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+    if isinstance(value, str) and BOOL_STRING_RE.fullmatch(value):
         return value.strip().lower() == "true"
     raise FieldInvalid(f"invalid field: {name} (must be true or false)", field=name)
 

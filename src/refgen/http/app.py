@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from refgen import __version__
 from refgen.http.console import install_console
 from refgen.http.errors import install_error_handlers
+from refgen.http.openapi import install_openapi
 from refgen.http.routes import router
 from refgen.http.task_list import router as task_list_router
 from refgen.runtime import Runtime, build_runtime
@@ -47,4 +48,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(router)
     app.include_router(task_list_router)
     install_console(app)
+    install_openapi(app)
     return app

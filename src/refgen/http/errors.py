@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from refgen import errors
+from refgen.contract.responses import error_body
 
 log = logging.getLogger("refgen.http")
 
@@ -44,10 +45,12 @@ def trace_id(request: Request) -> str:
     return value
 
 
-def error_response(request: Request, status: int, reason: str, message: str) -> JSONResponse:
+def error_response(
+    request: Request, status: int, reason: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     tid = trace_id(request)
-    body = {"code": status, "reason": reason, "message": message, "metadata": {"trace_id": tid}}
-    return JSONResponse(body, status_code=status, headers={TRACE_HEADER: tid})
+    body = error_body(status, reason, message, tid).model_dump()
+    return JSONResponse(body, status_code=status, headers={**(headers or {}), TRACE_HEADER: tid})
 
 
 _HTTP_REASONS = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 429: "TooManyRequests"}
@@ -72,7 +75,8 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else reason
         if exc.status_code == 404:
             message = f"not found: {request.url.path}"
-        return error_response(request, exc.status_code, reason, message)
+        # keep what the exception says about the answer, such as a 405's ``Allow``
+        return error_response(request, exc.status_code, reason, message, exc.headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -3,117 +3,149 @@
 from __future__ import annotations
 
 import mimetypes
-from typing import Annotated, Any
+from typing import Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Request, Security
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.security import APIKeyHeader
+from pydantic import BaseModel
 
-from refgen.contract.catalogue import catalogue_as_json
+from refgen.contract.responses import CreatedImage, CreatedVideo, Generation, created, generation
 from refgen.domain import TaskKind
-from refgen.errors import Forbidden, NotFound, Unauthorized
+from refgen.errors import Forbidden, NotFound
 from refgen.http.bodies import read_json
-from refgen.http.views import created_body, generation_body
-from refgen.runtime import Runtime
-from refgen.store.base import ApiKey
+from refgen.http.openapi import create_body, errors, optional_body, task_links
+from refgen.http.parts import CatalogueDep, FilesDep, KeyDep, LinksDep, ReadinessDep, ServiceDep
 
 router = APIRouter()
 
-
-def runtime(request: Request) -> Runtime:
-    value = request.app.state.runtime
-    assert isinstance(value, Runtime)
-    return value
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
-
-
-AUTHORIZATION = APIKeyHeader(
-    name="Authorization",
-    scheme_name="Token",
-    description="`Token <key>` (or `Bearer <key>`); keys are made with `refgen keys create`.",
-    auto_error=False,
+_CREATE_DOC = (
+    "Body: the contract's JSON fields (see docs/http-api.md). Ints and bools may be strings; `null` or "
+    '`""` means not given; unknown fields are ignored. Images must decode as PNG, JPEG or WebP of at '
+    "least 128×128 px: a body can match the schema and still be refused (400) for its images or for a "
+    "combination the chosen model does not offer (see each field's description)."
 )
 
 
-async def api_key(rt: RuntimeDep, authorization: Annotated[str | None, Security(AUTHORIZATION)]) -> ApiKey:
-    header = (authorization or "").strip()
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() not in ("token", "bearer") or not token.strip():
-        raise Unauthorized("missing API key: send 'Authorization: Token <key>'")
-    key = await anyio.to_thread.run_sync(rt.authenticator.key_for, token.strip())
-    if key is None:
-        raise Unauthorized("invalid API key")
-    return key
+CREATE_ROUTES: dict[TaskKind, tuple[str, type[BaseModel]]] = {
+    TaskKind.VIDEO: ("Create a reference-to-video task", CreatedVideo),
+    TaskKind.IMAGE: ("Create a reference-to-image task", CreatedImage),
+}
+"""One create route per task kind: its summary and its answer's model (the body comes from
+:data:`refgen.contract.bodies.BODY_MODELS`)."""
 
 
-KeyDep = Annotated[ApiKey, Depends(api_key)]
+def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> None:
+    async def create(request: Request, service: ServiceDep, key: KeyDep) -> Any:
+        task, parsed = await service.create(key, kind, await read_json(request))
+        return created(task, parsed)
 
-_CREATE_DOC = "Body: the contract's JSON fields (see docs/http-api.md). Ints and bools may be strings."
-
-
-async def _create(kind: TaskKind, request: Request, rt: Runtime, key: ApiKey) -> dict[str, Any]:
-    body = await read_json(request)
-    task, create = await rt.service.create(key, kind, body)
-    return created_body(task, create)
-
-
-@router.post("/ent/v2/reference2video", summary="Create a reference-to-video task", description=_CREATE_DOC)
-async def reference2video(request: Request, rt: RuntimeDep, key: KeyDep) -> dict[str, Any]:
-    return await _create(TaskKind.VIDEO, request, rt, key)
-
-
-@router.post("/ent/v2/reference2image", summary="Create a reference-to-image task", description=_CREATE_DOC)
-async def reference2image(request: Request, rt: RuntimeDep, key: KeyDep) -> dict[str, Any]:
-    return await _create(TaskKind.IMAGE, request, rt, key)
+    router.add_api_route(
+        f"/ent/v2/{kind.value}",
+        create,
+        methods=["POST"],
+        summary=summary,
+        description=_CREATE_DOC,
+        operation_id=kind.value,
+        response_model=answer,
+        responses={200: {"model": answer, "links": task_links()}, **errors(400, 401, 413)},
+        openapi_extra=create_body(kind),
+    )
 
 
-@router.get("/ent/v2/tasks/{task_id}/creations", summary="Get a task's state and creations")
-async def creations(task_id: str, rt: RuntimeDep, key: KeyDep) -> dict[str, Any]:
-    task = await anyio.to_thread.run_sync(rt.service.get, key, task_id)
-    return generation_body(task, rt.links)
+for _kind, (_summary, _answer) in CREATE_ROUTES.items():
+    _add_create_route(_kind, _summary, _answer)
 
 
-@router.post("/ent/v2/tasks/{task_id}/cancel", summary="Cancel a task")
-async def cancel(task_id: str, request: Request, rt: RuntimeDep, key: KeyDep) -> dict[str, Any]:
+@router.get(
+    "/ent/v2/tasks/{task_id}/creations",
+    summary="Get a task's state and creations",
+    operation_id="get_generation",
+    responses=errors(401, 404),
+)
+async def creations(task_id: str, service: ServiceDep, links: LinksDep, key: KeyDep) -> Generation:
+    task = await anyio.to_thread.run_sync(service.get, key, task_id)
+    return generation(task, links)
+
+
+class Cancelled(BaseModel):
+    """Always ``{}``."""
+
+
+@router.post(
+    "/ent/v2/tasks/{task_id}/cancel",
+    summary="Cancel a task",
+    description="The task ends `failed` with `UserCancelled` and 0 credits. A task that already ended: 400.",
+    operation_id="cancel_task",
+    responses=errors(400, 401, 404, 413),
+    openapi_extra=optional_body('Optional and ignored (`{"id": ...}` is tolerated); must be JSON if sent.'),
+)
+async def cancel(task_id: str, request: Request, service: ServiceDep, key: KeyDep) -> Cancelled:
     await read_json(request, optional=True)
-    await anyio.to_thread.run_sync(rt.service.cancel, key, task_id)
-    return {}
+    await anyio.to_thread.run_sync(service.cancel, key, task_id)
+    return Cancelled()
 
 
-@router.get("/ent/v2/models", summary="The model catalogue: allowed options, defaults and credits")
-async def models(rt: RuntimeDep) -> dict[str, Any]:
-    catalogue = catalogue_as_json(rt.catalogue)
-    for kind in TaskKind:
-        served = rt.served_models(kind)
-        entries = catalogue[kind.value]
-        assert isinstance(entries, dict)
-        for name, entry in entries.items():
-            entry["served"] = name in served
-    return catalogue
+@router.get(
+    "/ent/v2/models",
+    summary="The model catalogue: allowed options, defaults and credits",
+    operation_id="models",
+    responses=errors(),
+)
+async def models(catalogue: CatalogueDep) -> dict[str, Any]:
+    return catalogue.as_json()
 
 
-@router.get("/healthz", summary="Liveness")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class Health(BaseModel):
+    status: Literal["ok"]
 
 
-@router.get("/readyz", summary="Readiness: database reachable and a worker alive")
-async def readyz(rt: RuntimeDep) -> Response:
-    database = await anyio.to_thread.run_sync(rt.store.ping)
-    workers = rt.workers_alive()
+@router.get("/healthz", summary="Liveness", operation_id="healthz", responses=errors())
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    database: bool
+    workers: int
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: database reachable and a worker alive",
+    operation_id="readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready."}, **errors()},
+)
+async def readyz(probe: ReadinessDep) -> Response:
+    database = await probe.database()
+    workers = await probe.workers()
     ready = database and workers > 0
-    body = {"status": "ready" if ready else "not ready", "database": database, "workers": workers}
-    return JSONResponse(body, status_code=200 if ready else 503)
+    body = Readiness(status="ready" if ready else "not ready", database=database, workers=workers)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
-@router.get("/files/{key:path}", include_in_schema=False)
-async def download(key: str, rt: RuntimeDep, expires: str = "", signature: str = "") -> Response:
-    if not rt.signer.verify(key, expires, signature):
+_FILE_TYPES = ("video/mp4", "image/png", "image/jpeg", "image/webp", "application/octet-stream")
+
+
+@router.get(
+    "/files/{key:path}",
+    summary="Download a stored file through a signed link (as Get Generation gives them)",
+    operation_id="download_file",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The file.",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _FILE_TYPES},
+        },
+        **errors(403, 404),
+    },
+)
+async def download(key: str, files: FilesDep, expires: str = "", signature: str = "") -> Response:
+    if not files.verify(key, expires, signature):
         raise Forbidden("link expired or signature invalid")
-    path = rt.files.local_path(key)
+    path = files.local_path(key)
     if path is None:
         raise NotFound(f"file not found: {key}")
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -2,41 +2,25 @@
 
 Vidu's contract has no "list my tasks" call; the web console needs one. Each item is the Get
 Generation body (the same fields, the same signed links) plus what a list shows about a task:
-``model``, ``kind``, ``prompt``, ``created_at``, ``duration``, ``resolution`` and ``aspect_ratio``.
+``model``, ``kind``, ``prompt``, ``created_at``, ``duration``, ``resolution`` and ``aspect_ratio``
+(:class:`refgen.contract.responses.TaskListItem`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-import anyio.to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from refgen.domain import Task
+from refgen.contract.responses import TaskList, task_list
 from refgen.errors import FieldInvalid
-from refgen.files.urls import LinkMaker
-from refgen.http.routes import KeyDep, RuntimeDep
-from refgen.http.views import generation_body, rfc3339
+from refgen.http.openapi import errors
+from refgen.http.parts import KeyDep, LinksDep, TaskListerDep
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 
 router = APIRouter()
-
-
-def task_list_item(task: Task, links: LinkMaker) -> dict[str, Any]:
-    """One task as the list shows it: the Get Generation body and what was asked for."""
-    spec = task.spec
-    return {
-        **generation_body(task, links),
-        "model": spec.model,
-        "kind": spec.kind.value,
-        "prompt": spec.prompt,
-        "created_at": rfc3339(task.created_at),
-        "duration": spec.duration,
-        "resolution": spec.resolution,
-        "aspect_ratio": spec.aspect_ratio,
-    }
 
 
 @router.get(
@@ -47,9 +31,15 @@ def task_list_item(task: Task, links: LinkMaker) -> dict[str, Any]:
         f"{MAX_LIMIT} (default {DEFAULT_LIMIT}). Each item is the Get Generation body plus `model`, "
         "`kind`, `prompt`, `created_at`, `duration`, `resolution` and `aspect_ratio`."
     ),
+    operation_id="list_tasks",
+    responses=errors(400, 401),
 )
-async def list_tasks(rt: RuntimeDep, key: KeyDep, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+async def list_tasks(
+    tasks: TaskListerDep,
+    links: LinksDep,
+    key: KeyDep,
+    limit: Annotated[int, Query(json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT})] = DEFAULT_LIMIT,
+) -> TaskList:
     if not 1 <= limit <= MAX_LIMIT:
         raise FieldInvalid(f"invalid field: limit (1 to {MAX_LIMIT})", field="limit")
-    tasks = await anyio.to_thread.run_sync(rt.store.list_tasks, key.id, limit)
-    return {"tasks": [task_list_item(task, rt.links) for task in tasks]}
+    return task_list(await tasks(key.id, limit), links)

@@ -1,0 +1,152 @@
+"""What routes depend on: each part of the server a route touches, as a small FastAPI dependency.
+
+A route's signature names exactly the parts it uses (the task service, the links, the catalogue,
+the file access…) instead of the whole :class:`~refgen.runtime.Runtime`. Every part is read from the
+runtime ``create_app`` stores on ``app.state``; the store is reached from this module only, through
+:class:`TaskLister` and :class:`Readiness`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from refgen.contract.catalogue import Catalogue, catalogue_as_json
+from refgen.domain import Task, TaskKind
+from refgen.errors import Unauthorized
+from refgen.files.base import FileStore
+from refgen.files.urls import FileUrlSigner, LinkMaker
+from refgen.runtime import Runtime
+from refgen.service import Authenticator, TaskService
+from refgen.store.base import ApiKey, TaskStore
+
+
+def _runtime(request: Request) -> Runtime:
+    value = request.app.state.runtime
+    assert isinstance(value, Runtime)
+    return value
+
+
+def task_service(request: Request) -> TaskService:
+    return _runtime(request).service
+
+
+def file_links(request: Request) -> LinkMaker:
+    return _runtime(request).links
+
+
+def authenticator(request: Request) -> Authenticator:
+    return _runtime(request).authenticator
+
+
+@dataclass(frozen=True)
+class ServedCatalogue:
+    """The catalogue with what this deployment serves (``GET /ent/v2/models``)."""
+
+    catalogue: Catalogue
+    served_models: Callable[[TaskKind], frozenset[str]]
+
+    def as_json(self) -> dict[str, Any]:
+        catalogue = catalogue_as_json(self.catalogue)
+        for kind in TaskKind:
+            served = self.served_models(kind)
+            entries = catalogue[kind.value]
+            assert isinstance(entries, dict)
+            for name, entry in entries.items():
+                entry["served"] = name in served
+        return catalogue
+
+
+def served_catalogue(request: Request) -> ServedCatalogue:
+    rt = _runtime(request)
+    return ServedCatalogue(rt.catalogue, rt.served_models)
+
+
+@dataclass(frozen=True)
+class FileAccess:
+    """Signed ``/files/...`` links: check the signature, find the local file."""
+
+    signer: FileUrlSigner
+    files: FileStore
+
+    def verify(self, key: str, expires: str, signature: str) -> bool:
+        return self.signer.verify(key, expires, signature)
+
+    def local_path(self, key: str) -> Path | None:
+        return self.files.local_path(key)
+
+
+def file_access(request: Request) -> FileAccess:
+    rt = _runtime(request)
+    return FileAccess(rt.signer, rt.files)
+
+
+@dataclass(frozen=True)
+class TaskLister:
+    """A key's own tasks, newest first."""
+
+    store: TaskStore
+
+    async def __call__(self, key_id: str, limit: int) -> Sequence[Task]:
+        return await anyio.to_thread.run_sync(self.store.list_tasks, key_id, limit)
+
+
+def task_lister(request: Request) -> TaskLister:
+    return TaskLister(_runtime(request).store)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the database answers and how many workers are alive."""
+
+    ping: Callable[[], bool]
+    workers_alive: Callable[[], int]
+
+    async def database(self) -> bool:
+        return await anyio.to_thread.run_sync(self.ping)
+
+    async def workers(self) -> int:
+        return await anyio.to_thread.run_sync(self.workers_alive)
+
+
+def readiness(request: Request) -> Readiness:
+    rt = _runtime(request)
+    return Readiness(rt.store.ping, rt.workers_alive)
+
+
+ServiceDep = Annotated[TaskService, Depends(task_service)]
+LinksDep = Annotated[LinkMaker, Depends(file_links)]
+CatalogueDep = Annotated[ServedCatalogue, Depends(served_catalogue)]
+FilesDep = Annotated[FileAccess, Depends(file_access)]
+TaskListerDep = Annotated[TaskLister, Depends(task_lister)]
+ReadinessDep = Annotated[Readiness, Depends(readiness)]
+AuthenticatorDep = Annotated[Authenticator, Depends(authenticator)]
+
+AUTHORIZATION = APIKeyHeader(
+    name="Authorization",
+    scheme_name="Token",
+    description="`Token <key>` (or `Bearer <key>`); keys are made with `refgen keys create`.",
+    auto_error=False,
+)
+
+
+async def api_key(
+    keys: AuthenticatorDep, authorization: Annotated[str | None, Security(AUTHORIZATION)]
+) -> ApiKey:
+    header = (authorization or "").strip()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() not in ("token", "bearer") or not token.strip():
+        raise Unauthorized("missing API key: send 'Authorization: Token <key>'")
+    key = await anyio.to_thread.run_sync(keys.key_for, token.strip())
+    if key is None:
+        raise Unauthorized("invalid API key")
+    return key
+
+
+KeyDep = Annotated[ApiKey, Depends(api_key)]
