@@ -251,3 +251,26 @@ def test_api_docs_work_offline(browser: Any, console_server: ConsoleServer, view
         assert console.external_requests() == []
         assert console.errors == []
         assert console.unexpected_failures(set()) == []
+
+
+@pytest.mark.parametrize("kind", ["reference2image", "reference2video"])
+def test_api_docs_try_it_out_creates_a_task(browser: Any, console_server: ConsoleServer, kind: str) -> None:
+    with open_console(browser, console_server.base_url, "desktop") as console:
+        console.open("/docs")
+        page = console.page
+        page.locator(".btn.authorize").click()
+        page.locator(".auth-container input").fill(f"Token {console_server.token}")
+        page.locator(".auth-container .btn.modal-btn.auth.authorize").click()
+        page.locator(".auth-container .btn-done").click()
+        operation = page.locator(f"#operations-default-{kind}")
+        operation.locator(".opblock-summary").click()
+        operation.locator(".try-out__btn").click()
+        operation.locator(".execute").click()
+        live = operation.locator(".live-responses-table tbody")
+        status = live.locator(".response-col_status").first
+        expect(status).to_have_text("200", timeout=20000)
+        body = live.locator(".response-col_description pre").first.inner_text()
+        assert '"task_id"' in body and '"state": "created"' in body
+        console.shot(f"12-api-docs-try-{kind}", full_page=False)
+        assert console.external_requests() == []
+        assert console.errors == []
