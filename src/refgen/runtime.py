@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from refgen.backends.registry import ModelRoute, model_routes, served_models
+from refgen.background import Service
 from refgen.callbacks.dispatcher import CallbackDispatcher
 from refgen.contract.catalogue import Catalogue, with_credits
 from refgen.domain import TaskKind
@@ -58,21 +59,26 @@ class Runtime:
         now = datetime.now(UTC)
         return sum(w.alive(now, self.settings.lease_seconds) for w in self.store.list_workers())
 
+    def services(self) -> list[Service]:
+        """What runs in the background, in starting order; they stop in the reverse order, so
+        workers stop (handing back what they cannot finish) before the reaper and the dispatcher."""
+        candidates: list[Service | None] = [self.callbacks, self.reaper, self.workers]
+        return [service for service in candidates if service is not None]
+
     def start(self) -> None:
-        if self.reaper is not None:
-            self.reaper.start()
-        if self.workers is not None:
-            self.workers.start()
-        if self.callbacks is not None:
-            self.callbacks.start()
+        started: list[Service] = []
+        try:
+            for service in self.services():
+                service.start()
+                started.append(service)
+        except BaseException:
+            for service in reversed(started):
+                service.stop()
+            raise
 
     def stop(self) -> None:
-        if self.workers is not None:
-            self.workers.stop()
-        if self.reaper is not None:
-            self.reaper.stop()
-        if self.callbacks is not None:
-            self.callbacks.stop()
+        for service in reversed(self.services()):
+            service.stop()
         for close in reversed(self.on_close):
             close()
 
