@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import uvicorn
 
-from refgen.backends.base import CancelToken, GenerationJob, ImageOutput, ProgressFn, VideoOutput
 from refgen.backends.compositor import CompositorBackend
 from refgen.domain import TaskKind
+from refgen.generation import CancelToken, GenerationJob, ImageOutput, ProgressFn, VideoOutput
 from refgen.http.app import create_app
 from refgen.keys import create_key
 from refgen.resources import open_engine, open_files, open_store
