@@ -3,8 +3,8 @@
 The store queues a :class:`~refgen.store.base.CallbackDelivery` in the same transaction as the task
 state change it reports (see :mod:`refgen.store.base`), so deliveries survive restarts and crashes.
 :class:`CallbackDispatcher` runs an event loop in a thread of its own (requests and generation never
-wait for it): every ``poll_seconds``, or at once after :meth:`~CallbackDispatcher.notify`, it takes
-the due deliveries under a lease and sends them concurrently through the outbound guard, which
+wait for it): every ``poll_seconds``, and at once when a send frees a slot, it takes the due
+deliveries under a lease and sends them concurrently through the outbound guard, which
 checks the address again at send time. Each try gets a fresh ``Date`` and nonce, is signed with
 the token of the key that created the task (revoked or not) and is recorded.
 
@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import anyio
@@ -30,6 +30,7 @@ from anyio.from_thread import BlockingPortal
 
 from refgen.background import BackgroundLoop
 from refgen.callbacks.signing import signed_headers
+from refgen.clock import utcnow
 from refgen.domain import Task, TaskState
 from refgen.errors import RefgenError
 from refgen.store.base import ApiKey, CallbackDelivery, CallbackOutbox
@@ -62,10 +63,6 @@ class CallbackSource(CallbackOutbox, Protocol):
     def get_task(self, task_id: str) -> Task | None: ...
 
     def key_by_id(self, key_id: str) -> ApiKey | None: ...
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_nonce() -> str:
@@ -147,10 +144,6 @@ class CallbackDispatcher(BackgroundLoop):
         if portal is not None:
             with suppress(RuntimeError):  # the loop has ended already
                 portal.start_task_soon(self._set_wake)
-
-    def notify(self) -> None:
-        """Look for due deliveries now instead of at the next poll."""
-        self.interrupt()
 
     def run_once(self) -> list[CallbackDelivery]:
         """One round without the thread: send every delivery due now, wait for them, and return

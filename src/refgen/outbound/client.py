@@ -22,6 +22,7 @@ import httpcore
 import httpx
 
 from refgen.errors import AddressForbidden, FieldInvalid, ImageDownloadFailure
+from refgen.media.images import MAX_IMAGE_BYTES
 from refgen.outbound.addresses import AddressPolicy
 from refgen.outbound.guard import (
     GuardedBackend,
@@ -38,7 +39,6 @@ from refgen.outbound.urls import _DEFAULT_PORTS, MAX_URL_LENGTH, _error, parse_u
 # own modules; their public names are re-exported here so that ``from refgen.outbound.client
 # import ...`` keeps working.
 __all__ = [
-    "DEFAULT_MAX_BYTES",
     "DEFAULT_TIMEOUT",
     "MAX_REDIRECTS",
     "MAX_URL_LENGTH",
@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 10.0
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # the contract's per-image limit
 MAX_REDIRECTS = 5
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -68,9 +67,9 @@ class GuardedClient:
             data = await client.get_bytes(url, field="images[0]")
 
     ``timeout`` bounds a whole call (DNS, connect, every redirect, the body); ``max_bytes``
-    bounds every response body read (redirect bodies too). ``resolver`` and ``network_backend``
-    (the backend the guard connects through) are injectable for tests; ``ssl_context`` defaults
-    to httpcore's (certifi).
+    bounds every response body read (redirect bodies too; default: the contract's image limit).
+    ``resolver`` and ``network_backend`` (the backend the guard connects through) are injectable
+    for tests; ``ssl_context`` defaults to httpcore's (certifi).
     """
 
     def __init__(
@@ -78,7 +77,7 @@ class GuardedClient:
         policy: AddressPolicy,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int = MAX_IMAGE_BYTES,
         resolver: Resolver | None = None,
         user_agent: str = "refgen",
         max_redirects: int = MAX_REDIRECTS,

@@ -15,12 +15,13 @@ from sqlalchemy import Engine
 
 from refgen.backends.base import GenerationBackend
 from refgen.backends.registry import ModelMapError, ModelRoute, build_backends, model_routes
+from refgen.clock import utcnow
 from refgen.files.base import FileStore
 from refgen.resources import ServerStore, open_engine, open_files, open_store
 from refgen.settings import Settings
 from refgen.store.base import Route
 from refgen.store.notify import TaskListener
-from refgen.worker.loop import Signal, Worker, WorkerTiming, utcnow
+from refgen.worker.loop import Signal, Worker, WorkerTiming
 from refgen.worker.presence import WorkerPresence
 
 BackendBuilder = Callable[[Mapping[Route, ModelRoute]], Mapping[Route, GenerationBackend]]

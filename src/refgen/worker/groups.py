@@ -18,9 +18,10 @@ from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any, Protocol
 
 from refgen.background import BackgroundLoop
+from refgen.clock import utcnow
 from refgen.errors import StoreError
 from refgen.store.base import TaskQueue
-from refgen.worker.loop import Worker, new_worker_id, utcnow
+from refgen.worker.loop import Worker, new_worker_id
 
 log = logging.getLogger("refgen.worker")
 
@@ -166,10 +167,6 @@ class ProcessWorkers(BackgroundLoop):
     def alive(self) -> int:
         with self._lock:
             return sum(slot.process.is_alive() for slot in self._slots)
-
-    def pids(self) -> list[int]:
-        with self._lock:
-            return [slot.process.pid for slot in self._slots if slot.process.pid is not None]
 
     def wake(self) -> None:
         with self._lock:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from refgen.background import BackgroundLoop
+from refgen.clock import utcnow
 from refgen.errors import StoreError
 from refgen.store.base import TaskQueue
-from refgen.worker.loop import utcnow
 
 log = logging.getLogger("refgen.worker")
 
