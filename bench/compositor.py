@@ -37,9 +37,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from refgen.backends.base import GenerationJob, ImageOutput, VideoOutput
 from refgen.backends.compositor import CompositorBackend
 from refgen.domain import TaskKind
+from refgen.generation import GenerationJob, ImageOutput, VideoOutput
 from refgen.media.video import VideoTarget, default_preset, encode_output, encode_video
 
 WIDTH, HEIGHT, FPS = 1920, 1080, 24

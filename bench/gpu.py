@@ -166,8 +166,8 @@ def references(folder: Path, count: int) -> tuple[Path, ...]:
 def run_child(args: argparse.Namespace) -> None:
     import torch
 
-    from refgen.backends.base import GenerationJob, VideoOutput
     from refgen.domain import TaskKind
+    from refgen.generation import GenerationJob, VideoOutput
     from refgen.media.video import VideoTarget, encode_output, write_png
 
     spec = json.loads(args.child)

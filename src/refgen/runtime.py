@@ -11,80 +11,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Protocol
-
-from sqlalchemy import Engine
 
 from refgen.backends.registry import ModelRoute, model_routes, served_models
+from refgen.background import Service
 from refgen.callbacks.dispatcher import CallbackDispatcher
 from refgen.contract.catalogue import Catalogue, with_credits
 from refgen.domain import TaskKind
 from refgen.errors import RefgenError
 from refgen.files.base import FileStore
-from refgen.files.local import LocalFileStore
 from refgen.files.urls import FileLinks, FileUrlSigner
+from refgen.resources import ServerStore, open_engine, open_files, open_store
 from refgen.service import Authenticator, ImageFetcher, TaskService
 from refgen.settings import Settings
-from refgen.store.base import CallbackOutbox, KeyStore, Route, TaskQueue, TaskStore, WorkerRegistry
+from refgen.store.base import Route
 from refgen.store.notify import TaskNotifier
 from refgen.tokens import TokenCipher, hash_token, load_or_create_secret
 from refgen.worker.groups import WorkerGroup
 from refgen.worker.reaper import Reaper
 
 log = logging.getLogger("refgen")
-
-
-class ServerStore(KeyStore, TaskStore, TaskQueue, CallbackOutbox, WorkerRegistry, Protocol):
-    def ping(self) -> bool: ...
-
-
-def open_engine(settings: Settings, *, migrate: bool = True) -> Engine:
-    """The database engine from settings, migrated to the newest schema unless told otherwise."""
-    from refgen.store.engine import make_engine
-    from refgen.store.migrate import upgrade
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    if migrate:
-        upgrade(engine)
-    return engine
-
-
-def open_store(settings: Settings, *, migrate: bool = True, engine: Engine | None = None) -> ServerStore:
-    from refgen.store.sql import SqlStore
-
-    return SqlStore(engine if engine is not None else open_engine(settings, migrate=migrate))
-
-
-def open_files(settings: Settings) -> FileStore:
-    if settings.storage_url and settings.storage_url.startswith("s3://"):
-        from refgen.files.s3 import S3FileStore
-
-        return S3FileStore.from_url(
-            settings.storage_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
-        )
-    return LocalFileStore(settings.files_dir)
-
-
-def scale_out_problems(settings: Settings, *, api: bool) -> list[str]:
-    """Why this configuration cannot work across machines (API replicas and separate workers)."""
-    problems = []
-    if settings.resolved_database_url.startswith("sqlite"):
-        problems.append(
-            "the database is a SQLite file on this machine; set REFGEN_DATABASE_URL=postgresql://… "
-            "so API and worker processes on other machines share it"
-        )
-    if not (settings.storage_url or "").startswith("s3://"):
-        problems.append(
-            "files are kept in a folder on this machine; set REFGEN_STORAGE_URL=s3://bucket/prefix "
-            "so every process reads and writes the same files"
-        )
-    if api and not settings.secret_key:
-        problems.append(
-            "REFGEN_SECRET_KEY is not set; every API process needs the same secret "
-            "to read stored keys and sign links"
-        )
-    return problems
 
 
 @dataclass
@@ -114,21 +59,26 @@ class Runtime:
         now = datetime.now(UTC)
         return sum(w.alive(now, self.settings.lease_seconds) for w in self.store.list_workers())
 
+    def services(self) -> list[Service]:
+        """What runs in the background, in starting order; they stop in the reverse order, so
+        workers stop (handing back what they cannot finish) before the reaper and the dispatcher."""
+        candidates: list[Service | None] = [self.callbacks, self.reaper, self.workers]
+        return [service for service in candidates if service is not None]
+
     def start(self) -> None:
-        if self.reaper is not None:
-            self.reaper.start()
-        if self.workers is not None:
-            self.workers.start()
-        if self.callbacks is not None:
-            self.callbacks.start()
+        started: list[Service] = []
+        try:
+            for service in self.services():
+                service.start()
+                started.append(service)
+        except BaseException:
+            for service in reversed(started):
+                service.stop()
+            raise
 
     def stop(self) -> None:
-        if self.workers is not None:
-            self.workers.stop()
-        if self.reaper is not None:
-            self.reaper.stop()
-        if self.callbacks is not None:
-            self.callbacks.stop()
+        for service in reversed(self.services()):
+            service.stop()
         for close in reversed(self.on_close):
             close()
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 import anyio.to_thread
 
+from refgen.clock import utcnow
 from refgen.contract.catalogue import CATALOGUE, Catalogue
 from refgen.contract.requests import CreateRequest, parse_create, random_seed
 from refgen.domain import Task, TaskKind, TaskState
@@ -37,10 +38,6 @@ class Reference:
     field: str
     data: bytes
     info: ImageInfo
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_task_id() -> str:

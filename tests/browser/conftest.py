@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import uvicorn
 
-from refgen.backends.base import CancelToken, GenerationJob, ImageOutput, ProgressFn, VideoOutput
 from refgen.backends.compositor import CompositorBackend
 from refgen.domain import TaskKind
+from refgen.generation import CancelToken, GenerationJob, ImageOutput, ProgressFn, VideoOutput
 from refgen.http.app import create_app
 from refgen.keys import create_key
-from refgen.runtime import Runtime, build_runtime, open_engine, open_files, open_store
+from refgen.resources import open_engine, open_files, open_store
+from refgen.runtime import Runtime, build_runtime
 from refgen.settings import Settings
 from refgen.testing.backends import every_route
 from refgen.worker.groups import ThreadWorkers

@@ -41,16 +41,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from refgen.backends.base import (
-    CancelToken,
-    Frame,
-    GenerationJob,
-    ImageOutput,
-    ProgressFn,
-    VideoOutput,
-)
 from refgen.domain import TaskKind
 from refgen.errors import GenerationCancelled
+from refgen.generation import CancelToken, Frame, GenerationJob, ImageOutput, ProgressFn, VideoOutput
 from refgen.media.cutout import Cutout, cut_out
 from refgen.media.images import load_rgba
 from refgen.media.music import synthesize_music

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from refgen.backends.base import CancelToken, GenerationJob, ProgressFn
 from refgen.backends.diffusers_loading import free_memory
 from refgen.errors import GenerationCancelled, OutOfMemory
+from refgen.generation import CancelToken, GenerationJob, ProgressFn
 from refgen.media.music import synthesize_music
 
 SAMPLE_RATE = 48_000

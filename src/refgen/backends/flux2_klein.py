@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from refgen.backends.base import CancelToken, GenerationJob, ImageOutput, ProgressFn
 from refgen.backends.diffusers_base import DiffusersBackend, PipelineRunner
 from refgen.backends.diffusers_options import OptionError, bool_option, int_list_option, int_option
 from refgen.backends.diffusers_running import StepControl, generator_for, run_translating_oom
 from refgen.domain import TaskKind
 from refgen.errors import BackendError
+from refgen.generation import CancelToken, GenerationJob, ImageOutput, ProgressFn
 from refgen.media.collage import fit_pixels, prepare_references
 from refgen.media.frames import cover_resize, native_size, round_to, to_uint8
 

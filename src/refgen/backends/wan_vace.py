@@ -39,7 +39,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from refgen.backends.base import CancelToken, Frame, GenerationJob, ProgressFn, VideoOutput
 from refgen.backends.diffusers_base import DiffusersBackend, PipelineRunner
 from refgen.backends.diffusers_options import choice_option, float_option, int_option, text_option
 from refgen.backends.diffusers_running import (
@@ -52,6 +51,7 @@ from refgen.backends.diffusers_running import (
 from refgen.contract.catalogue import lookup
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, GenerationCancelled
+from refgen.generation import CancelToken, Frame, GenerationJob, ProgressFn, VideoOutput
 from refgen.media.collage import prepare_references
 from refgen.media.frames import RETIME_MODES, cover_resize, native_size, retime, round_to, to_uint8
 

@@ -3,8 +3,8 @@
 The store queues a :class:`~refgen.store.base.CallbackDelivery` in the same transaction as the task
 state change it reports (see :mod:`refgen.store.base`), so deliveries survive restarts and crashes.
 :class:`CallbackDispatcher` runs an event loop in a thread of its own (requests and generation never
-wait for it): every ``poll_seconds``, or at once after :meth:`~CallbackDispatcher.notify`, it takes
-the due deliveries under a lease and sends them concurrently through the outbound guard, which
+wait for it): every ``poll_seconds``, and at once when a send frees a slot, it takes the due
+deliveries under a lease and sends them concurrently through the outbound guard, which
 checks the address again at send time. Each try gets a fresh ``Date`` and nonce, is signed with
 the token of the key that created the task (revoked or not) and is recorded.
 
@@ -19,17 +19,18 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
-from contextlib import AbstractContextManager, suppress
+from contextlib import suppress
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import BlockingPortal
 
+from refgen.background import BackgroundLoop
 from refgen.callbacks.signing import signed_headers
+from refgen.clock import utcnow
 from refgen.domain import Task, TaskState
 from refgen.errors import RefgenError
 from refgen.store.base import ApiKey, CallbackDelivery, CallbackOutbox
@@ -64,10 +65,6 @@ class CallbackSource(CallbackOutbox, Protocol):
     def key_by_id(self, key_id: str) -> ApiKey | None: ...
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_nonce() -> str:
     return str(uuid.uuid4())
 
@@ -95,7 +92,7 @@ def retry_delay(delivery: CallbackDelivery, delays: Sequence[float]) -> float | 
     return delays[tried - 1] if tried <= len(delays) else None
 
 
-class CallbackDispatcher:
+class CallbackDispatcher(BackgroundLoop):
     """Sends due callbacks from ``store``'s outbox; :meth:`start` and :meth:`stop` it with the server.
 
     ``decrypt`` recovers a key's token from ``ApiKey.token_encrypted`` (``TokenCipher.decrypt``);
@@ -119,56 +116,34 @@ class CallbackDispatcher:
         clock: Callable[[], datetime] = utcnow,
         nonces: Callable[[], str] = new_nonce,
     ) -> None:
+        super().__init__("callback-dispatcher", poll_seconds)
         self._store = store
         self._decrypt = decrypt
         self._render = render
         self._transport_factory = transport
         self._delays = tuple(retry_delays)
         self._timeout = timeout
-        self._poll = poll_seconds
         self._max_in_flight = max_in_flight
         self._lease = timeout + 20.0  # longer than one try can take
         self._clock = clock
         self._nonces = nonces
-        self._portal_cm: AbstractContextManager[BlockingPortal] | None = None
         self._portal: BlockingPortal | None = None
-        self._main: Future[None] | None = None
-        self._stopping = False
         self._wake: anyio.Event | None = None
         self._in_flight = 0
 
-    # --- life cycle (called from other threads) ------------------------------------------------
+    # --- life cycle (start and stop come from BackgroundLoop) -------------------------------
 
-    def start(self) -> None:
-        """Run the dispatcher in a thread with its own event loop."""
-        if self._portal is not None:
-            return
-        self._stopping = False
-        self._portal_cm = start_blocking_portal()
-        self._portal = self._portal_cm.__enter__()
-        self._main = self._portal.start_task_soon(self._run)
+    def run(self) -> None:
+        """The dispatcher's thread: an event loop of its own (stopping interrupts sends in flight:
+        they are recorded as failed tries and retried later)."""
+        anyio.run(self._serve)
 
-    def notify(self) -> None:
-        """Look for due deliveries now instead of at the next poll."""
+    def interrupt(self) -> None:
+        """Wake the loop so that it sees it is stopping."""
         portal = self._portal
         if portal is not None:
-            with suppress(RuntimeError):  # stopping
+            with suppress(RuntimeError):  # the loop has ended already
                 portal.start_task_soon(self._set_wake)
-
-    def stop(self) -> None:
-        """Stop: sends in flight are interrupted (recorded, retried later); the thread ends."""
-        portal, portal_cm, main = self._portal, self._portal_cm, self._main
-        if portal is None or portal_cm is None or main is None:
-            return
-        self._portal = None
-        portal.call(self._request_stop)
-        try:
-            main.result()
-        except Exception:
-            log.exception("the callback dispatcher failed")
-        finally:
-            portal_cm.__exit__(None, None, None)
-            self._portal_cm = self._main = None
 
     def run_once(self) -> list[CallbackDelivery]:
         """One round without the thread: send every delivery due now, wait for them, and return
@@ -198,15 +173,19 @@ class CallbackDispatcher:
         if self._wake is not None:
             self._wake.set()
 
-    async def _request_stop(self) -> None:
-        self._stopping = True
-        await self._set_wake()
+    async def _serve(self) -> None:
+        async with BlockingPortal() as portal:
+            self._portal = portal
+            try:
+                await self._run()
+            finally:
+                self._portal = None
 
     async def _run(self) -> None:
         transport = self._transport_factory()
         try:
             async with anyio.create_task_group() as group:
-                while not self._stopping:
+                while not self.stopping:
                     self._wake = anyio.Event()
                     free = self._max_in_flight - self._in_flight
                     claimed = await self._claim(free) if free > 0 else []
@@ -215,7 +194,7 @@ class CallbackDispatcher:
                         group.start_soon(self._send_counted, transport, delivery)
                     if claimed and len(claimed) == free:
                         continue  # a full batch: more may be due
-                    with anyio.move_on_after(self._poll):
+                    with anyio.move_on_after(self.interval):
                         await self._wake.wait()
                 group.cancel_scope.cancel()
         finally:

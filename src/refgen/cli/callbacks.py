@@ -25,7 +25,7 @@ def callbacks() -> None:
 @_data_dir_option
 def list_callbacks(task_id: str | None, limit: int, as_json: bool, data_dir: Path | None) -> None:
     """List callbacks, oldest first, each with its attempts."""
-    from refgen.runtime import open_store
+    from refgen.resources import open_store
 
     deliveries = open_store(_settings(data_dir=data_dir)).list_deliveries(task_id, limit)
     if as_json:
@@ -55,7 +55,7 @@ def redeliver(delivery_id: str, data_dir: Path | None) -> None:
     """
     from datetime import UTC
 
-    from refgen.runtime import open_store
+    from refgen.resources import open_store
 
     delivery = open_store(_settings(data_dir=data_dir)).redeliver(delivery_id, datetime.now(UTC))
     if delivery is None:

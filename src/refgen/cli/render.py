@@ -17,9 +17,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-from refgen.backends.base import Frame, GenerationJob, ImageOutput, VideoOutput
 from refgen.contract.sizes import SHORT_SIDE, output_size
 from refgen.domain import TaskKind
+from refgen.generation import Frame, GenerationJob, ImageOutput, VideoOutput
 
 SHEET_AMPLITUDES = ("small", "medium", "large")
 SHEET_RATIOS = ("16:9", "9:16", "1:1")

@@ -29,7 +29,7 @@ def _configure_logging() -> None:
 
 
 def _refuse_single_machine(settings: Settings, *, api: bool, what: str) -> None:
-    from refgen.runtime import scale_out_problems
+    from refgen.resources import scale_out_problems
 
     problems = scale_out_problems(settings, api=api)
     if problems:
@@ -132,32 +132,22 @@ def worker(models: str | None, data_dir: Path | None) -> None:
     import signal
     import threading
 
-    from refgen.backends.registry import build_backends, model_routes
-    from refgen.runtime import open_files, open_store
-    from refgen.store.notify import TaskListener
-    from refgen.worker.loop import Worker, WorkerTiming, utcnow
-    from refgen.worker.presence import WorkerPresence
+    from refgen.worker.assembly import UnservedModels, assemble_worker
 
     _configure_logging()
     settings = _settings(data_dir=data_dir)
     _refuse_single_machine(settings, api=False, what="worker")
-    routes = model_routes(settings.model_map)
-    if models:
-        wanted = {m.strip() for m in models.split(",") if m.strip()}
-        unknown = sorted(wanted - {model for _, model in routes})
-        if unknown:
-            raise click.UsageError(
-                f"--models names models the model map does not serve: {', '.join(unknown)}"
-            )
-        routes = {key: route for key, route in routes.items() if key[1] in wanted}
+    wanted = {m.strip() for m in models.split(",") if m.strip()} if models else None
+    stop, wake = threading.Event(), threading.Event()
     try:
-        store = open_store(settings)
-        backends = build_backends(routes)
+        assembled = assemble_worker(settings, wake, models=wanted)
+    except UnservedModels as exc:
+        raise click.UsageError(
+            f"--models names models the model map does not serve: {', '.join(exc.models)}"
+        ) from None
     except RefgenError as exc:
         raise click.ClickException(exc.message) from None
-    timing = WorkerTiming(lease_seconds=settings.lease_seconds, heartbeat_seconds=settings.heartbeat_seconds)
-    runner = Worker(store, open_files(settings), backends, timing=timing)
-    stop, wake = threading.Event(), threading.Event()
+    runner = assembled.worker
 
     def on_signal(signum: int, frame: object) -> None:
         if stop.is_set():  # a second signal: do not wait for the task
@@ -174,22 +164,8 @@ def worker(models: str | None, data_dir: Path | None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    listener = None
-    if TaskListener.wanted(settings.resolved_database_url):
-        listener = TaskListener(settings.resolved_database_url, wake)
-        listener.start()
     click.echo(f"worker {runner.worker_id} serving {', '.join(runner.models)}", err=True)
-    presence = WorkerPresence(
-        store, runner.worker_id, runner.models, interval=settings.heartbeat_seconds * 4, clock=utcnow
-    )
-    try:
-        with presence:
-            runner.run(stop, wake)
-    finally:
-        if listener is not None:
-            listener.stop()
-        for backend in set(backends.values()):
-            backend.close()
+    assembled.run(stop)
 
 
 @click.group()
@@ -209,7 +185,7 @@ def keys() -> None:
 def keys_create(name: str, credits: int | None, concurrency: int | None, data_dir: Path | None) -> None:
     """Create a key; its token is the last line printed (shown only once)."""
     from refgen.keys import create_key
-    from refgen.runtime import open_store
+    from refgen.resources import open_store
     from refgen.tokens import TokenCipher, load_or_create_secret
 
     settings = _settings(data_dir=data_dir)
@@ -233,7 +209,7 @@ def keys_create(name: str, credits: int | None, concurrency: int | None, data_di
 @_data_dir_option
 def keys_list(as_json: bool, data_dir: Path | None) -> None:
     """List keys (never their tokens)."""
-    from refgen.runtime import open_store
+    from refgen.resources import open_store
 
     rows = [
         {
@@ -264,7 +240,7 @@ def keys_revoke(name: str, data_dir: Path | None) -> None:
     """Revoke the key NAME; its tasks stay, its token stops working."""
     from datetime import UTC, datetime
 
-    from refgen.runtime import open_store
+    from refgen.resources import open_store
 
     if not open_store(_settings(data_dir=data_dir)).revoke_key(name, datetime.now(UTC)):
         raise click.ClickException(f"no active key named {name!r}")
@@ -278,7 +254,7 @@ def workers(as_json: bool, data_dir: Path | None) -> None:
     """List registered worker processes: host, pid, models, last seen, alive or not."""
     from datetime import UTC, datetime
 
-    from refgen.runtime import open_store
+    from refgen.resources import open_store
 
     settings = _settings(data_dir=data_dir)
     now = datetime.now(UTC)

@@ -81,11 +81,6 @@ def cut_out(rgba: npt.NDArray[np.uint8]) -> Cutout:
     return Cutout(feathered(fg, h, w), "grabcut", foreground, scenery)
 
 
-def subject_mask(rgba: npt.NDArray[np.uint8]) -> Mask:
-    """The subject's soft mask (see :func:`cut_out`)."""
-    return cut_out(rgba).mask
-
-
 def working_copy(pixels: npt.NDArray[np.uint8], max_side: int = GRABCUT_MAX_SIDE) -> npt.NDArray[np.uint8]:
     """The picture (any channels) downscaled, area-averaged, to at most ``max_side`` px and at
     least 16 px."""

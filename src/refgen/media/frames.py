@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from refgen.backends.base import Frame
+from refgen.generation import Frame
 
 # ---------------------------------------------------------------- sizes
 

@@ -38,7 +38,7 @@ from refgen.errors import ImageFormatInvalid, PageSizeOutOfRange
 MAX_DATA_URL_BYTES = 10 * 1024 * 1024
 """Largest decoded data URL payload."""
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
-"""Largest image file."""
+"""Largest image file (the contract's limit): also what the outbound client reads at most."""
 MAX_PIXELS = 40_000_000
 """Largest width × height accepted; more is treated as a decompression bomb."""
 MIN_SIDE = 128

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from refgen.backends.base import Frame, GenerationJob
+from refgen.generation import Frame, GenerationJob
 from refgen.media.backdrop import Color, cover, draft_scene, prompt_palette, studio_backdrop, subject_palette
 from refgen.media.camera import Camera, movement_factor
 from refgen.media.cutout import Cutout, card_mask

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from refgen.backends.base import Frame
+from refgen.generation import Frame
 from refgen.media.layout import Box
 
 RGBA = npt.NDArray[np.uint8]

@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from refgen.backends.base import Frame, ProgressFn, VideoOutput
 from refgen.errors import BackendError
+from refgen.generation import Frame, ProgressFn, VideoOutput
 
 FrameFilter = Callable[[Frame], Frame]
 """Maps a frame to the frame a target writes (a watermark, say). Must not modify its input."""
@@ -118,7 +118,7 @@ def encode_video(
 
 
 def encode_output(output: VideoOutput, targets: Sequence[VideoTarget], **kwargs: Any) -> Frame:
-    """:func:`encode_video` for a backend's :class:`~refgen.backends.base.VideoOutput`."""
+    """:func:`encode_video` for a backend's :class:`~refgen.generation.VideoOutput`."""
     return encode_video(
         output.frames,
         targets,

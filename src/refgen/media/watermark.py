@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from refgen.backends.base import Frame
+from refgen.generation import Frame
 
 RGBA = npt.NDArray[np.uint8]
 

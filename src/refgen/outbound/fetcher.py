@@ -7,11 +7,10 @@ from collections.abc import Iterable, Sequence
 import anyio
 
 from refgen.errors import ImageDownloadFailure
+from refgen.media.images import MAX_IMAGE_BYTES
 from refgen.outbound.addresses import AddressPolicy, IPNetwork
 from refgen.outbound.client import GuardedClient, Resolver
 from refgen.outbound.images import fetch_all
-
-MAX_IMAGE_BYTES = 50 * 1024 * 1024
 
 
 class GuardedImageFetcher:

@@ -10,11 +10,12 @@ worker processes directly.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Protocol
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+
+from refgen.background import BackgroundLoop
 
 log = logging.getLogger("refgen.store")
 
@@ -41,38 +42,35 @@ class TaskNotifier:
             log.warning("could not notify workers: %s", exc)
 
 
-class TaskListener:
-    """A thread holding one PostgreSQL connection that sets ``wake`` on every notification."""
+class TaskListener(BackgroundLoop):
+    """A thread holding one PostgreSQL connection that sets ``wake`` on every notification.
+
+    It looks at :attr:`stopping` every ``interval`` seconds while listening, and reconnects
+    ``reconnect_seconds`` after losing its connection."""
+
+    stop_timeout = 5.0
 
     def __init__(self, url: str, wake: Wakeable, *, reconnect_seconds: float = 2.0) -> None:
+        super().__init__("task-listener", 0.5)
         parsed = make_url(url)
         self._dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
         self._wake = wake
         self._reconnect = reconnect_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="task-listener", daemon=True)
 
     @staticmethod
     def wanted(url: str) -> bool:
         return make_url(url).get_backend_name() == "postgresql"
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
+    def run(self) -> None:
         import psycopg
 
-        while not self._stop.is_set():
+        while not self.stopping:
             try:
                 with psycopg.connect(self._dsn, autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
-                    while not self._stop.is_set():
-                        for _ in connection.notifies(timeout=0.5):
+                    while not self.stopping:
+                        for _ in connection.notifies(timeout=self.interval):
                             self._wake.set()
             except psycopg.Error as exc:
                 log.warning("task listener lost its connection: %s; retrying", exc)
-                self._stop.wait(self._reconnect)
+                self.wait(self._reconnect)

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from refgen.backends.base import CancelToken, GenerationJob, ImageOutput, ProgressFn, VideoOutput
 from refgen.domain import TaskKind
 from refgen.errors import GenerationCancelled
+from refgen.generation import CancelToken, GenerationJob, ImageOutput, ProgressFn, VideoOutput
 
 STEPS = 10
 TICK = 0.02  # how often it looks at the cancel token

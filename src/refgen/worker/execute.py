@@ -6,12 +6,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from refgen.backends.base import GenerationBackend, GenerationJob, ImageOutput, VideoOutput
+from refgen.backends.base import GenerationBackend
 from refgen.contract.catalogue import FPS
 from refgen.contract.sizes import auto_size, output_size
 from refgen.domain import Creation, Task, TaskKind
 from refgen.errors import BackendError
 from refgen.files.base import FileStore
+from refgen.generation import GenerationJob, ImageOutput, VideoOutput
 from refgen.media.images import displayed_size, load_rgba
 from refgen.media.video import VideoTarget, encode_output, write_jpeg, write_png
 from refgen.media.watermark import Watermark

@@ -17,9 +17,11 @@ from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any, Protocol
 
+from refgen.background import BackgroundLoop
+from refgen.clock import utcnow
 from refgen.errors import StoreError
 from refgen.store.base import TaskQueue
-from refgen.worker.loop import Worker, new_worker_id, utcnow
+from refgen.worker.loop import Worker, new_worker_id
 
 log = logging.getLogger("refgen.worker")
 
@@ -74,8 +76,9 @@ class _Slot:
     wake: ProcessEvent
 
 
-class ProcessWorkers:
-    """``count`` spawned worker processes, kept at that number."""
+class ProcessWorkers(BackgroundLoop):
+    """``count`` spawned worker processes, kept at that number: every ``check_seconds`` a
+    supervisor thread replaces the dead ones (:meth:`tick`)."""
 
     def __init__(
         self,
@@ -88,18 +91,16 @@ class ProcessWorkers:
         check_seconds: float = 0.5,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__("worker-supervisor", check_seconds)
         self._count = count
         self._target = target
         self._target_args = target_args
         self._queue = queue
         self._max_attempts = max_attempts
-        self._check_seconds = check_seconds
         self._clock = clock
         self._context = multiprocessing.get_context("spawn")
         self._slots: list[_Slot] = []
-        self._closing = threading.Event()
         self._lock = threading.Lock()
-        self._monitor: threading.Thread | None = None
 
     def _spawn(self) -> _Slot:
         worker_id = new_worker_id()
@@ -113,23 +114,23 @@ class ProcessWorkers:
         return _Slot(worker_id, process, stop, wake)
 
     def start(self) -> None:
+        if self.started:
+            return
         with self._lock:
             self._slots = [self._spawn() for _ in range(self._count)]
-        self._monitor = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
-        self._monitor.start()
+        super().start()
 
-    def _watch(self) -> None:
-        while not self._closing.wait(self._check_seconds):
-            with self._lock:
-                for i, slot in enumerate(self._slots):
-                    if slot.process.is_alive() or self._closing.is_set():
-                        continue
-                    log.warning(
-                        "worker %s died (exit code %s); restarting it", slot.worker_id, slot.process.exitcode
-                    )
-                    slot.process.close()
-                    self._release(slot.worker_id)
-                    self._slots[i] = self._spawn()
+    def tick(self) -> None:
+        with self._lock:
+            for i, slot in enumerate(self._slots):
+                if slot.process.is_alive() or self.stopping:
+                    continue
+                log.warning(
+                    "worker %s died (exit code %s); restarting it", slot.worker_id, slot.process.exitcode
+                )
+                slot.process.close()
+                self._release(slot.worker_id)
+                self._slots[i] = self._spawn()
 
     def _release(self, worker_id: str) -> None:
         try:
@@ -141,9 +142,9 @@ class ProcessWorkers:
             log.info("requeued %s from worker %s", ", ".join(released), worker_id)
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._closing.set()
-        if self._monitor is not None:
-            self._monitor.join()
+        """Stop the supervisor, then each worker: ``timeout`` seconds to finish its task, then it
+        is told to hand the task back."""
+        super().stop()
         with self._lock:
             for slot in self._slots:
                 slot.stop.set()
@@ -166,10 +167,6 @@ class ProcessWorkers:
     def alive(self) -> int:
         with self._lock:
             return sum(slot.process.is_alive() for slot in self._slots)
-
-    def pids(self) -> list[int]:
-        with self._lock:
-            return [slot.process.pid for slot in self._slots if slot.process.pid is not None]
 
     def wake(self) -> None:
         with self._lock:

@@ -6,16 +6,16 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from types import TracebackType
 
+from refgen.background import BackgroundLoop
 from refgen.errors import StoreError
 from refgen.store.base import TaskQueue
 
 log = logging.getLogger("refgen.worker")
 
 
-class TaskLease:
-    """Renews the lease every ``interval`` seconds while the task runs.
+class TaskLease(BackgroundLoop):
+    """Renews the lease every ``interval`` seconds while the task runs (``with lease:``).
 
     It is the backend's cancel token (cancelled when the client cancelled or the lease was lost) and
     its progress sink. Progress stops at 99 here; 100 is written when the task completes.
@@ -32,28 +32,16 @@ class TaskLease:
         clock: Callable[[], datetime],
         abort: threading.Event | None = None,
     ) -> None:
+        super().__init__(f"lease-{task_id}", interval)
         self._queue = queue
         self._task_id = task_id
         self._worker_id = worker_id
         self._lease_seconds = lease_seconds
-        self._interval = interval
         self._clock = clock
         self._progress = 0
         self._cancelled = threading.Event()
         self._lost = threading.Event()
-        self._stop = threading.Event()
         self._abort = abort or threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{task_id}", daemon=True)
-
-    def __enter__(self) -> TaskLease:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
 
     @property
     def progress(self) -> int:
@@ -87,6 +75,5 @@ class TaskLease:
         if heartbeat.cancel_requested:
             self._cancelled.set()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.beat()
+    def tick(self) -> None:
+        self.beat()

@@ -7,12 +7,13 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from refgen.backends.base import GenerationBackend
 from refgen.backends.registry import describe
+from refgen.clock import utcnow
 from refgen.domain import Task
 from refgen.errors import BackendError, GenerationCancelled, StoreError
 from refgen.files.base import FileStore
@@ -24,10 +25,6 @@ log = logging.getLogger("refgen.worker")
 
 CANCELLED = "UserCancelled"
 INTERNAL = "InternalServiceFailure"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_worker_id() -> str:

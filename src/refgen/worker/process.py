@@ -12,43 +12,20 @@ from refgen.worker.loop import Signal
 
 
 def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Signal, wake: Signal) -> None:
-    from refgen.backends.registry import build_backends, model_routes
-    from refgen.runtime import open_files, open_store
     from refgen.settings import Settings
-    from refgen.store.notify import TaskListener
-    from refgen.worker.loop import Worker, WorkerTiming, utcnow
-    from refgen.worker.presence import WorkerPresence
+    from refgen.worker.assembly import assemble_worker
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     _stop_when_orphaned(stop)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {worker_id} %(levelname)s %(message)s")
-    settings = Settings(**settings_data)
-    store = open_store(settings, migrate=False)
-    files = open_files(settings)
-    backends = build_backends(model_routes(settings.model_map))
-    timing = WorkerTiming(lease_seconds=settings.lease_seconds, heartbeat_seconds=settings.heartbeat_seconds)
-    listener = None
-    if TaskListener.wanted(settings.resolved_database_url):
-        listener = TaskListener(settings.resolved_database_url, wake)
-        listener.start()
-    worker = Worker(store, files, backends, worker_id=worker_id, timing=timing)
+    assembled = assemble_worker(Settings(**settings_data), wake, worker_id=worker_id, migrate=False)
 
     def on_sigterm(signum: int, frame: object) -> None:  # the server gave up waiting: hand the task back
         stop.set()
-        worker.hand_back()
+        assembled.worker.hand_back()
 
     signal.signal(signal.SIGTERM, on_sigterm)
-    presence = WorkerPresence(
-        store, worker_id, worker.models, interval=settings.heartbeat_seconds * 4, clock=utcnow
-    )
-    try:
-        with presence:
-            worker.run(stop, wake)
-    finally:
-        if listener is not None:
-            listener.stop()
-        for backend in backends.values():
-            backend.close()
+    assembled.run(stop)
 
 
 def _stop_when_orphaned(stop: Signal, interval: float = 0.5) -> None:

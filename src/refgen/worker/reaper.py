@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from refgen.background import BackgroundLoop
+from refgen.clock import utcnow
 from refgen.errors import StoreError
 from refgen.store.base import TaskQueue
-from refgen.worker.loop import utcnow
 
 log = logging.getLogger("refgen.worker")
 
 
-class Reaper:
+class Reaper(BackgroundLoop):
+    """Every ``interval`` seconds, requeues or fails the tasks of silent workers (:meth:`reap_once`)."""
+
     def __init__(
         self,
         queue: TaskQueue,
@@ -25,14 +27,12 @@ class Reaper:
         interval: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        super().__init__("reaper", interval)
         self._queue = queue
         self._max_attempts = max_attempts
         self._expiry = off_peak_expiry_seconds
         self._worker_timeout = worker_timeout
-        self._interval = interval
         self._clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def reap_once(self) -> list[str]:
         try:
@@ -44,15 +44,5 @@ class Reaper:
             log.info("reaper changed tasks %s", ", ".join(changed))
         return changed
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="reaper", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.reap_once()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+    def tick(self) -> None:
+        self.reap_once()

@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 from refgen.files.local import LocalFileStore
 from refgen.http.app import create_app
 from refgen.keys import create_key
-from refgen.runtime import build_runtime, open_engine, open_store
+from refgen.resources import open_engine, open_store
+from refgen.runtime import build_runtime
 from refgen.settings import Settings
 from refgen.store.base import DeliveryStatus
 from refgen.testing.backends import FakeBackend, every_route

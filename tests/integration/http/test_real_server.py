@@ -16,7 +16,8 @@ import uvicorn
 from refgen.backends.compositor import CompositorBackend
 from refgen.http.app import create_app
 from refgen.keys import create_key
-from refgen.runtime import build_runtime, open_engine, open_files, open_store
+from refgen.resources import open_engine, open_files, open_store
+from refgen.runtime import build_runtime
 from refgen.settings import Settings
 from refgen.testing.backends import every_route
 from refgen.worker.groups import ThreadWorkers

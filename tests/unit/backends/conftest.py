@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from refgen.backends.base import GenerationJob
 from refgen.domain import TaskKind
+from refgen.generation import GenerationJob
 
 SUBJECT_COLORS = ((220, 30, 30), (30, 60, 220), (40, 190, 60))
 

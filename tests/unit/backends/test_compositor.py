@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from refgen.backends.base import GenerationBackend, GenerationJob, ImageOutput, VideoOutput
+from refgen.backends.base import GenerationBackend
 from refgen.backends.compositor import CompositorBackend
 from refgen.domain import TaskKind
 from refgen.errors import GenerationCancelled
+from refgen.generation import GenerationJob, ImageOutput, VideoOutput
 from refgen.media.camera import movement_factor
 from refgen.media.images import load_rgba
 from refgen.media.layout import Box

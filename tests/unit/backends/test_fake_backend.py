@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refgen.backends.base import GenerationBackend, GenerationJob, ImageOutput, VideoOutput
+from refgen.backends.base import GenerationBackend
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, GenerationCancelled
+from refgen.generation import GenerationJob, ImageOutput, VideoOutput
 from refgen.testing.backends import FakeBackend
 
 

@@ -414,29 +414,25 @@ def wait_for(condition: Any, timeout: float = 5.0) -> None:
 
 def test_dispatcher_thread_delivers_and_stops(real_clock_setup: Setup) -> None:
     setup = real_clock_setup
-    dispatcher = setup.dispatcher(clock=lambda: datetime.now(UTC), poll_seconds=30)
-    dispatcher.start()
-    try:
-        setup.add_task()
-        setup.store.request_cancel("t1", datetime.now(UTC))
-        dispatcher.notify()  # the poll is 30 s: only the notification can make this quick
-        wait_for(lambda: statuses(setup.store.list_deliveries()) == [DeliveryStatus.DELIVERED])
-    finally:
-        dispatcher.stop()
-    assert setup.transport.closed == 1
-    dispatcher.stop()  # twice is fine
-
-
-def test_dispatcher_thread_polls(real_clock_setup: Setup) -> None:
-    setup = real_clock_setup
     dispatcher = setup.dispatcher(clock=lambda: datetime.now(UTC), poll_seconds=0.02)
     dispatcher.start()
     try:
         setup.add_task()
-        setup.store.request_cancel("t1", datetime.now(UTC))
+        setup.store.request_cancel("t1", datetime.now(UTC))  # queues the delivery the next poll finds
         wait_for(lambda: statuses(setup.store.list_deliveries()) == [DeliveryStatus.DELIVERED])
     finally:
         dispatcher.stop()
+    assert setup.transport.closed == 1
+    assert "callback-dispatcher" not in [thread.name for thread in threading.enumerate()]
+    dispatcher.stop()  # twice is fine
+
+
+def test_dispatcher_stop_does_not_wait_for_the_poll(real_clock_setup: Setup) -> None:
+    setup = real_clock_setup
+    dispatcher = setup.dispatcher(clock=lambda: datetime.now(UTC), poll_seconds=3600)
+    dispatcher.start()
+    dispatcher.stop()  # returns because stopping wakes the loop, not because an hour passed
+    assert setup.transport.closed == 1
 
 
 def test_dispatcher_stop_interrupts_and_records_a_send_in_flight(real_clock_setup: Setup) -> None:

@@ -7,8 +7,8 @@ import av
 import numpy as np
 import pytest
 
-from refgen.backends.base import VideoOutput
 from refgen.errors import BackendError
+from refgen.generation import VideoOutput
 from refgen.media.video import (
     VideoTarget,
     encode_output,

@@ -207,6 +207,27 @@ def test_client_stops_reading_undeclared_body_over_the_cap() -> None:
         get("http://images.example/", network, resolver, max_bytes=100)
 
 
+def test_client_caps_the_body_of_a_redirect_hop_too() -> None:
+    huge_redirect = b"HTTP/1.1 302 Found\r\nLocation: /b.png\r\nContent-Length: 1000000\r\n\r\n"
+    network = ScriptedNetwork(huge_redirect, ok())
+    resolver = FakeResolver({"images.example": [PUBLIC]})
+    with pytest.raises(ImageDownloadFailure, match="larger than 100 bytes"):
+        get("http://images.example/a.png", network, resolver, max_bytes=100)
+    assert len(network.connects) == 1
+
+
+def test_client_keeps_no_cookies_across_redirects() -> None:
+    cookie_redirect = (
+        b"HTTP/1.1 302 Found\r\nLocation: /b.png\r\nSet-Cookie: session=secret; Path=/\r\n"
+        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    network = ScriptedNetwork(cookie_redirect, ok())
+    resolver = FakeResolver({"images.example": [PUBLIC]})
+    assert get("http://images.example/a.png", network, resolver) == b"hello"
+    assert b"GET /b.png HTTP/1.1" in b"".join(network.sent)
+    assert b"secret" not in b"".join(network.sent)
+
+
 def test_client_unresolvable_host_is_a_download_failure() -> None:
     with pytest.raises(ImageDownloadFailure, match=r"could not resolve nowhere\.example"):
         get("http://nowhere.example/", ScriptedNetwork(ok()), FakeResolver({}))
@@ -232,6 +253,19 @@ def test_client_post_returns_status_and_does_not_follow_redirects() -> None:
     assert b"evil.example" not in request
     assert b"Content-Length: 19\r\n" in request
     assert request.endswith(b'{"state":"success"}')
+
+
+def test_client_post_does_not_read_the_answer() -> None:
+    network = ScriptedNetwork(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+    resolver = FakeResolver({"hooks.example": [PUBLIC]})
+
+    async def main() -> int:
+        async with GuardedClient(
+            AddressPolicy(), resolver=resolver, network_backend=network, max_bytes=100
+        ) as client:
+            return await client.post("http://hooks.example/cb", content=b"{}")
+
+    assert asyncio.run(main()) == 200
 
 
 def test_client_post_refuses_private_callback_address() -> None:

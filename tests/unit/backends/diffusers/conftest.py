@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from refgen.backends.base import GenerationJob
 from refgen.domain import TaskKind
+from refgen.generation import GenerationJob
 from tests.unit.backends.diffusers.tiny import (
     FLUX_TINY_OPTIONS,
     WAN_TINY_OPTIONS,

@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from refgen.backends.base import GenerationBackend, GenerationJob
+from refgen.backends.base import GenerationBackend
 from refgen.backends.diffusers_base import call_pipeline
 from refgen.backends.diffusers_options import OptionError
 from refgen.backends.flux2_klein import Flux2KleinBackend, plan_image
 from refgen.contract.sizes import output_size
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, GenerationCancelled, OutOfMemory
+from refgen.generation import GenerationJob
 from tests.unit.backends.diffusers.runners import counting_steps
 from tests.unit.backends.diffusers.tiny import FLUX_TINY_OPTIONS, save_tiny_flux2_klein
 

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from refgen.backends.base import GenerationJob
 from refgen.backends.flux2_klein import Flux2KleinBackend
 from refgen.backends.wan_vace import WanVaceBackend
 from refgen.domain import TaskKind
 from refgen.errors import OutOfMemory
+from refgen.generation import GenerationJob
 from tests.unit.backends.diffusers.tiny import FLUX_TINY_OPTIONS, WAN_TINY_OPTIONS
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow]

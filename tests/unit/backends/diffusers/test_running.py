@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from refgen.backends import diffusers_running
-from refgen.backends.base import GenerationJob
 from refgen.domain import TaskKind
 from refgen.errors import GenerationCancelled, OutOfMemory
+from refgen.generation import GenerationJob
 
 
 class FakeOOM(RuntimeError):

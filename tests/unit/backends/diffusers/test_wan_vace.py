@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from refgen.backends.base import GenerationBackend, GenerationJob, VideoOutput
+from refgen.backends.base import GenerationBackend
 from refgen.backends.diffusers_base import call_pipeline
 from refgen.backends.wan_vace import (
     AMPLITUDE_PROMPTS,
@@ -20,6 +20,7 @@ from refgen.backends.wan_vace import (
 )
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, BackendUnavailable, GenerationCancelled, OutOfMemory
+from refgen.generation import GenerationJob, VideoOutput
 from tests.unit.backends.diffusers.runners import counting_steps
 from tests.unit.backends.diffusers.tiny import WAN_TINY_OPTIONS
 
