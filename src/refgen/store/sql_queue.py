@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, and_, case, false, func, or_, select, update
 
 from refgen.domain import Creation, Task, TaskState
-from refgen.store.base import CANCELLED, LEASE_EXHAUSTED, OFF_PEAK_EXPIRED, Heartbeat, Route
+from refgen.err_codes import ErrCode
+from refgen.store.base import Heartbeat, Route
 from refgen.store.schema import api_keys, tasks, workers
 from refgen.store.sql_outbox import enqueue_callback
 from refgen.store.sql_rows import creations_json
@@ -121,7 +122,7 @@ class SqlQueue(SqlTransactions):
             if row is None:
                 return False
             if row.cancel_requested:
-                _finish(connection, task_id, TaskState.FAILED, now, err_code=CANCELLED)
+                _finish(connection, task_id, TaskState.FAILED, now, err_code=ErrCode.USER_CANCELLED.value)
                 enqueue_callback(connection, task_id, TaskState.FAILED, now)
                 return False
             _finish(
@@ -140,7 +141,7 @@ class SqlQueue(SqlTransactions):
             enqueue_callback(connection, task_id, TaskState.SUCCESS, now)
             return True
 
-    def fail(self, task_id: str, worker_id: str, err_code: str, now: datetime) -> bool:
+    def fail(self, task_id: str, worker_id: str, err_code: ErrCode, now: datetime) -> bool:
         now = as_utc(now)
         with self._write() as connection:
             row = _owned(connection, task_id, worker_id)
@@ -151,7 +152,7 @@ class SqlQueue(SqlTransactions):
                 task_id,
                 TaskState.FAILED,
                 now,
-                err_code=CANCELLED if row.cancel_requested else err_code,
+                err_code=ErrCode.USER_CANCELLED.value if row.cancel_requested else str(err_code),
             )
             enqueue_callback(connection, task_id, TaskState.FAILED, now)
             return True
@@ -190,7 +191,9 @@ class SqlQueue(SqlTransactions):
                 result = connection.execute(
                     update(tasks)
                     .where(tasks.c.id == task_id, tasks.c.state.in_(WAITING))
-                    .values(state=TaskState.FAILED.value, err_code=OFF_PEAK_EXPIRED, finished_at=now)
+                    .values(
+                        state=TaskState.FAILED.value, err_code=ErrCode.QUOTA_EXCEEDED.value, finished_at=now
+                    )
                 )
                 if result.rowcount == 1:
                     enqueue_callback(connection, task_id, TaskState.FAILED, now)
@@ -225,9 +228,13 @@ def _take_back(
     for row in rows:
         values: dict[str, Any] = {"worker_id": None, "lease_expires_at": None}
         if row.cancel_requested:
-            values.update(state=TaskState.FAILED.value, err_code=CANCELLED, finished_at=now)
+            values.update(
+                state=TaskState.FAILED.value, err_code=ErrCode.USER_CANCELLED.value, finished_at=now
+            )
         elif max_attempts is not None and row.attempts >= max_attempts:
-            values.update(state=TaskState.FAILED.value, err_code=LEASE_EXHAUSTED, finished_at=now)
+            values.update(
+                state=TaskState.FAILED.value, err_code=ErrCode.INTERNAL_SERVICE_FAILURE.value, finished_at=now
+            )
         else:
             values.update(state=TaskState.QUEUEING.value, progress=0)
         result = connection.execute(

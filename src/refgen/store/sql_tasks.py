@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from refgen.domain import Task, TaskState
+from refgen.err_codes import ErrCode
 from refgen.errors import CreditInsufficient, StoreError, TaskNotCancellable, TaskNotFound
-from refgen.store.base import CANCELLED, not_cancellable_message
+from refgen.store.base import not_cancellable_message
 from refgen.store.schema import api_keys, tasks
 from refgen.store.sql_outbox import enqueue_callback
 from refgen.store.sql_rows import row_to_task, task_values
@@ -79,7 +80,7 @@ class SqlTasks(SqlTransactions):
             else:
                 values = {
                     "state": TaskState.FAILED.value,
-                    "err_code": CANCELLED,
+                    "err_code": ErrCode.USER_CANCELLED.value,
                     "finished_at": now,
                     "cancel_requested": True,
                 }

@@ -9,7 +9,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from refgen.domain import Creation, Task, TaskState
-from refgen.store.base import CANCELLED, LEASE_EXHAUSTED, OFF_PEAK_EXPIRED, Heartbeat, Route
+from refgen.err_codes import ErrCode
+from refgen.store.base import Heartbeat, Route
 from refgen.store.times import as_utc
 from refgen.testing.memory_state import WAITING, MemoryState
 
@@ -70,7 +71,7 @@ class MemoryQueue(MemoryState):
             if task is None or not self._owns(task, worker_id):
                 return False
             if task.cancel_requested:
-                self._finish(task, TaskState.FAILED, now, CANCELLED)
+                self._finish(task, TaskState.FAILED, now, ErrCode.USER_CANCELLED)
                 self._enqueue_callback(task, now)
                 return False
             self._finish(task, TaskState.SUCCESS, now, "")
@@ -82,13 +83,15 @@ class MemoryQueue(MemoryState):
                 self._keys[key.id] = replace(key, credits=key.credits - task.spec.credits)
             return True
 
-    def fail(self, task_id: str, worker_id: str, err_code: str, now: datetime) -> bool:
+    def fail(self, task_id: str, worker_id: str, err_code: ErrCode, now: datetime) -> bool:
         now = as_utc(now)
         with self._lock:
             task = self._tasks.get(task_id)
             if task is None or not self._owns(task, worker_id):
                 return False
-            self._finish(task, TaskState.FAILED, now, CANCELLED if task.cancel_requested else err_code)
+            self._finish(
+                task, TaskState.FAILED, now, ErrCode.USER_CANCELLED if task.cancel_requested else err_code
+            )
             self._enqueue_callback(task, now)
             return True
 
@@ -117,7 +120,7 @@ class MemoryQueue(MemoryState):
             for task in self._in_order():
                 if task.spec.off_peak and task.state in WAITING and task.created_at < cutoff:
                     task.state = TaskState.FAILED
-                    task.err_code = OFF_PEAK_EXPIRED
+                    task.err_code = ErrCode.QUOTA_EXCEEDED
                     task.finished_at = now
                     self._enqueue_callback(task, now)
                     changed.append(task.id)
@@ -153,9 +156,13 @@ class MemoryQueue(MemoryState):
             task.worker_id = None
             task.lease_expires_at = None
             if task.cancel_requested:
-                task.state, task.err_code, task.finished_at = TaskState.FAILED, CANCELLED, now
+                task.state, task.err_code, task.finished_at = TaskState.FAILED, ErrCode.USER_CANCELLED, now
             elif max_attempts is not None and task.attempts >= max_attempts:
-                task.state, task.err_code, task.finished_at = TaskState.FAILED, LEASE_EXHAUSTED, now
+                task.state, task.err_code, task.finished_at = (
+                    TaskState.FAILED,
+                    ErrCode.INTERNAL_SERVICE_FAILURE,
+                    now,
+                )
             else:
                 task.state = TaskState.QUEUEING
                 task.progress = 0

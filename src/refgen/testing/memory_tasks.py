@@ -8,8 +8,9 @@ import copy
 from datetime import datetime
 
 from refgen.domain import Task, TaskState
+from refgen.err_codes import ErrCode
 from refgen.errors import CreditInsufficient, StoreError, TaskNotCancellable, TaskNotFound
-from refgen.store.base import CANCELLED, not_cancellable_message
+from refgen.store.base import not_cancellable_message
 from refgen.store.times import as_utc, optional_utc
 from refgen.testing.memory_state import FINISHED, WAITING, MemoryState
 
@@ -65,7 +66,7 @@ class MemoryTasks(MemoryState):
             task.cancel_requested = True
             if task.state in WAITING:
                 task.state = TaskState.FAILED
-                task.err_code = CANCELLED
+                task.err_code = ErrCode.USER_CANCELLED
                 task.finished_at = now
                 self._enqueue_callback(task, now)
             return copy.deepcopy(task)

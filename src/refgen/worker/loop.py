@@ -14,6 +14,7 @@ from typing import Protocol
 from refgen.backends.base import GenerationBackend
 from refgen.backends.registry import describe
 from refgen.domain import Task
+from refgen.err_codes import ErrCode
 from refgen.errors import BackendError, GenerationCancelled, StoreError
 from refgen.files.base import FileStore
 from refgen.store.base import Route, TaskQueue
@@ -21,9 +22,6 @@ from refgen.worker.execute import execute_task, output_prefix
 from refgen.worker.lease import TaskLease
 
 log = logging.getLogger("refgen.worker")
-
-CANCELLED = "UserCancelled"
-INTERNAL = "InternalServiceFailure"
 
 
 def utcnow() -> datetime:
@@ -133,27 +131,33 @@ class Worker:
                     released = self._queue.release_worker(self.worker_id, self._clock())
                     log.info("worker %s handed back %s", self.worker_id, ", ".join(released))
                     return
-                self._finish_failed(task, lease, CANCELLED)
+                self._finish_failed(task, lease, ErrCode.USER_CANCELLED)
                 return
             except BackendError as exc:
                 log.warning("task %s failed in %s: %s", task.id, backend.name, exc)
-                self._finish_failed(task, lease, CANCELLED if lease.cancel_requested else exc.reason)
+                self._finish_failed(
+                    task, lease, ErrCode.USER_CANCELLED if lease.cancel_requested else exc.reason
+                )
                 return
             except Exception:
                 log.exception("task %s failed in %s", task.id, backend.name)
-                self._finish_failed(task, lease, CANCELLED if lease.cancel_requested else INTERNAL)
+                self._finish_failed(
+                    task,
+                    lease,
+                    ErrCode.USER_CANCELLED if lease.cancel_requested else ErrCode.INTERNAL_SERVICE_FAILURE,
+                )
                 return
             lease.beat()  # learn of a cancel or a lost lease that came in while encoding
             if lease.lost or lease.cancel_requested:
                 self._files.delete_prefix(output_prefix(task))
                 if not lease.lost:
-                    self._finish_failed(task, lease, CANCELLED)
+                    self._finish_failed(task, lease, ErrCode.USER_CANCELLED)
                 return
             if not self._queue.complete(task.id, self.worker_id, [creation], self._clock()):
                 log.warning("task %s finished after its lease was lost; result discarded", task.id)
                 self._files.delete_prefix(output_prefix(task))
 
-    def _finish_failed(self, task: Task, lease: TaskLease, err_code: str) -> None:
+    def _finish_failed(self, task: Task, lease: TaskLease, err_code: ErrCode) -> None:
         if lease.lost:
             log.info("task %s: lease lost, leaving it to its new owner", task.id)
             return
