@@ -26,6 +26,7 @@ class TaskKind(StrEnum):
 
 
 TERMINAL_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILED})
+WAITING_STATES = frozenset({TaskState.CREATED, TaskState.QUEUEING})  # not yet taken by a worker
 
 ALLOWED_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.CREATED: frozenset({TaskState.QUEUEING, TaskState.PROCESSING, TaskState.FAILED}),
@@ -39,10 +40,6 @@ ALLOWED_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
 
 def is_terminal(state: TaskState) -> bool:
     return state in TERMINAL_STATES
-
-
-def can_transition(old: TaskState, new: TaskState) -> bool:
-    return new in ALLOWED_TRANSITIONS[old]
 
 
 @dataclass(frozen=True)

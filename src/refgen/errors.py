@@ -23,6 +23,7 @@ one table in :mod:`refgen.http.errors`. The class docstring is the default messa
     ├── TaskNotFound                  (404)
     ├── NotFound                      (404)
     ├── TooManyRequests               (429)
+    ├── IllegalTransition             (a task cannot make this state change)
     ├── StoreError                    (the database failed)
     ├── FileStoreError                (the file store failed)
     └── BackendError                  (generation failed)
@@ -147,6 +148,10 @@ class TooManyRequests(RefgenError):
     """Too many requests."""
 
     reason = ErrCode.TOO_MANY_REQUESTS
+
+
+class IllegalTransition(RefgenError):
+    """The task cannot make this state change."""
 
 
 class StoreError(RefgenError):

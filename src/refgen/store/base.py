@@ -21,12 +21,6 @@ from typing import Protocol
 from refgen.domain import Creation, Task, TaskKind, TaskState
 from refgen.err_codes import ErrCode
 
-
-def not_cancellable_message(state: str) -> str:
-    """The message of TaskNotCancellable for a task that already ended in ``state``."""
-    return f"task state is {state}, can not cancel"
-
-
 Route = tuple[TaskKind, str]
 """What a worker can serve: a task kind and a public model name."""
 

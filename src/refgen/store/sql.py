@@ -9,7 +9,7 @@ both slip under its concurrency limit. Credit checks lock the key row the same w
 
 The callback outbox rides on the same transactions: a state change a callback reports inserts its
 ``callback_deliveries`` row before the transaction commits
-(:func:`~refgen.store.sql_outbox.enqueue_callback`). Dispatchers take due deliveries the way
+(:func:`~refgen.store.sql_changes.enqueue_callback`). Dispatchers take due deliveries the way
 workers take tasks (``SKIP LOCKED``, or the SQLite write lock), marking them with a short lease
 (``locked_until``).
 

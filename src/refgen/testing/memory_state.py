@@ -1,20 +1,19 @@
-"""The in-memory store's state: keys, tasks, deliveries and workers in dictionaries behind one lock,
-and the callback every state change queues under that lock (as the SQL store does in the same
-transaction). Every part of :class:`~refgen.testing.store.MemoryStore` builds on
-:class:`MemoryState`.
+"""The in-memory store's state: keys, tasks, deliveries and workers in dictionaries behind one lock;
+applying a :class:`~refgen.lifecycle.TaskChange` to a task, with the charge and the callback it
+names, under that lock (as the SQL store does in one transaction). Every part of
+:class:`~refgen.testing.store.MemoryStore` builds on :class:`MemoryState`.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from refgen.domain import Task, TaskState
+from refgen.lifecycle import TaskChange
 from refgen.store.base import ApiKey, CallbackAttempt, CallbackDelivery, DeliveryStatus, WorkerInfo
-
-WAITING = frozenset({TaskState.CREATED, TaskState.QUEUEING})
-FINISHED = frozenset({TaskState.SUCCESS, TaskState.FAILED})
 
 
 class MemoryState:
@@ -30,15 +29,49 @@ class MemoryState:
 
     # --- internals (call with the lock held) -------------------------------------------------
 
-    def _enqueue_callback(self, task: Task, now: datetime) -> None:
-        """Queue the callback reporting the task's new state, if it has a ``callback_url``."""
+    def _apply(self, task: Task, change: TaskChange) -> bool:
+        """Apply ``change`` to the stored ``task`` if it is still in ``change.expected``."""
+        if task.state is not change.expected:
+            return False
+        if change.state is not None:
+            task.state = change.state
+        if change.err_code is not None:
+            task.err_code = change.err_code.value
+        if change.progress is not None:
+            task.progress = change.progress
+        if change.lease is not None:
+            task.worker_id, task.lease_expires_at = change.lease.worker_id, change.lease.expires_at
+        if change.end_lease:
+            task.lease_expires_at = None
+        if change.forget_worker:
+            task.worker_id = None
+        if change.count_attempt:
+            task.attempts += 1
+        if change.started_at is not None:
+            task.started_at = change.started_at
+        if change.finished_at is not None:
+            task.finished_at = change.finished_at
+        if change.cancel_requested:
+            task.cancel_requested = True
+        if change.creations is not None:
+            task.creations = list(change.creations)
+        if change.charge:
+            key = self._keys[task.key_id]
+            if key.credits is not None:
+                self._keys[key.id] = replace(key, credits=key.credits - task.spec.credits)
+        if change.callback is not None:
+            self._enqueue_callback(task, change.callback.state, change.callback.at)
+        return True
+
+    def _enqueue_callback(self, task: Task, state: TaskState, now: datetime) -> None:
+        """Queue the callback reporting ``state``, if the task has a ``callback_url``."""
         if not task.spec.callback_url:
             return
         delivery = CallbackDelivery(
             id=uuid.uuid4().hex,
             task_id=task.id,
             key_id=task.key_id,
-            state=task.state,
+            state=state,
             url=task.spec.callback_url,
             progress=task.progress,
             status=DeliveryStatus.PENDING,

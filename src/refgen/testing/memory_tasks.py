@@ -7,12 +7,11 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 
-from refgen.domain import Task, TaskState
-from refgen.err_codes import ErrCode
-from refgen.errors import CreditInsufficient, StoreError, TaskNotCancellable, TaskNotFound
-from refgen.store.base import not_cancellable_message
+from refgen import lifecycle
+from refgen.domain import TERMINAL_STATES, Task, TaskState
+from refgen.errors import CreditInsufficient, StoreError, TaskNotFound
 from refgen.store.times import as_utc, optional_utc
-from refgen.testing.memory_state import FINISHED, WAITING, MemoryState
+from refgen.testing.memory_state import MemoryState
 
 
 class MemoryTasks(MemoryState):
@@ -37,7 +36,7 @@ class MemoryTasks(MemoryState):
                 reserved = sum(
                     t.spec.credits
                     for t in self._tasks.values()
-                    if t.key_id == key.id and t.state not in FINISHED
+                    if t.key_id == key.id and t.state not in TERMINAL_STATES
                 )
                 if key.credits - reserved < task.spec.credits:
                     raise CreditInsufficient()
@@ -61,18 +60,11 @@ class MemoryTasks(MemoryState):
             task = self._tasks.get(task_id)
             if task is None:
                 raise TaskNotFound()
-            if task.state in FINISHED:
-                raise TaskNotCancellable(not_cancellable_message(task.state.value))
-            task.cancel_requested = True
-            if task.state in WAITING:
-                task.state = TaskState.FAILED
-                task.err_code = ErrCode.USER_CANCELLED
-                task.finished_at = now
-                self._enqueue_callback(task, now)
+            self._apply(task, lifecycle.request_cancel(task.state, now=now))
             return copy.deepcopy(task)
 
     def mark_queueing(self, task_id: str) -> None:
         with self._lock:
             task = self._tasks.get(task_id)
-            if task is not None and task.state is TaskState.CREATED:
-                task.state = TaskState.QUEUEING
+            if task is not None:
+                self._apply(task, lifecycle.mark_queueing())

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from refgen.domain import TaskState
+from refgen.err_codes import ErrCode
 from refgen.store.base import CallbackDelivery, DeliveryStatus
 from refgen.testing.store import make_api_key, make_task
 from tests.unit.store.conftest import AnyStore
@@ -85,7 +86,7 @@ def test_outbox_complete_of_cancelled_task_queues_failed(store: AnyStore, key_id
 def test_outbox_fail_queues_failed(store: AnyStore, key_id: str) -> None:
     add(store, key_id)
     store.claim("w1", None, LEASE, at(1))
-    assert store.fail("t1", "w1", "InternalServiceFailure", at(2))
+    assert store.fail("t1", "w1", ErrCode.INTERNAL_SERVICE_FAILURE, at(2))
     assert events(store, "t1") == [(TaskState.PROCESSING, at(1)), (TaskState.FAILED, at(2))]
 
 

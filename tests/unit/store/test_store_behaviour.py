@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from refgen.domain import Creation, Task, TaskKind, TaskSpec, TaskState
+from refgen.err_codes import ErrCode
 from refgen.errors import CreditInsufficient, FieldInvalid, StoreError, TaskNotCancellable, TaskNotFound
 from refgen.testing.store import make_api_key, make_task
 from tests.unit.store.conftest import AnyStore
@@ -162,7 +163,7 @@ def test_store_complete_charges_balance_and_fail_does_not(store: AnyStore) -> No
     store.insert_task(make_task("bad", key.id, credits=4, created_at=at(1)))
     assert store.claim("w", None, LEASE, at(2)) is not None
     assert store.claim("w", None, LEASE, at(2)) is not None
-    assert store.fail("bad", "w", "InternalServiceFailure", at(3))
+    assert store.fail("bad", "w", ErrCode.INTERNAL_SERVICE_FAILURE, at(3))
     assert store.complete("ok", "w", [creation(1)], at(4))
     charged = store.key_by_id(key.id)
     assert charged is not None and charged.credits == 12
@@ -289,14 +290,14 @@ def test_store_complete_stores_creations(store: AnyStore, key_id: str) -> None:
     assert task.finished_at == at(10)
     assert task.err_code == ""
     assert not store.complete("t1", "w", [creation(3)], at(11))  # only once
-    assert not store.fail("t1", "w", "InternalServiceFailure", at(11))
+    assert not store.fail("t1", "w", ErrCode.INTERNAL_SERVICE_FAILURE, at(11))
 
 
 def test_store_fail_records_err_code(store: AnyStore, key_id: str) -> None:
     store.insert_task(make_task("t1", key_id))
     assert store.claim("w", None, LEASE, at(0)) is not None
-    assert not store.fail("t1", "intruder", "InternalServiceFailure", at(5))
-    assert store.fail("t1", "w", "InternalServiceFailure", at(10))
+    assert not store.fail("t1", "intruder", ErrCode.INTERNAL_SERVICE_FAILURE, at(5))
+    assert store.fail("t1", "w", ErrCode.INTERNAL_SERVICE_FAILURE, at(10))
     task = store.get_task("t1")
     assert task is not None
     assert (task.state, task.err_code, task.finished_at) == (
@@ -325,7 +326,7 @@ def test_store_fail_after_cancel_request_is_user_cancelled(store: AnyStore, key_
     store.insert_task(make_task("t1", key_id))
     assert store.claim("w", None, LEASE, at(0)) is not None
     store.request_cancel("t1", at(1))
-    assert store.fail("t1", "w", "InternalServiceFailure", at(2))
+    assert store.fail("t1", "w", ErrCode.INTERNAL_SERVICE_FAILURE, at(2))
     task = store.get_task("t1")
     assert task is not None and task.err_code == "UserCancelled"
 
@@ -348,7 +349,7 @@ def test_store_cancel_processing_task_flags_it(store: AnyStore, key_id: str) -> 
     task = store.request_cancel("t1", at(3))
     assert task.state is TaskState.PROCESSING and task.cancel_requested
     assert store.request_cancel("t1", at(4)).cancel_requested  # idempotent
-    assert store.fail("t1", "w", "UserCancelled", at(5))
+    assert store.fail("t1", "w", ErrCode.USER_CANCELLED, at(5))
     done = store.get_task("t1")
     assert done is not None and (done.state, done.err_code) == (TaskState.FAILED, "UserCancelled")
 
