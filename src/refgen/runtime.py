@@ -34,7 +34,25 @@ from refgen.worker.reaper import Reaper
 log = logging.getLogger("refgen")
 
 
-class ServerStore(KeyStore, TaskStore, TaskQueue, CallbackOutbox, WorkerRegistry, Protocol):
+class ServerStore(Protocol):
+    """The whole store, one part per concern (a worker gets only ``queue``, the authenticator
+    only ``keys``, ...)."""
+
+    @property
+    def keys(self) -> KeyStore: ...
+
+    @property
+    def tasks(self) -> TaskStore: ...
+
+    @property
+    def queue(self) -> TaskQueue: ...
+
+    @property
+    def outbox(self) -> CallbackOutbox: ...
+
+    @property
+    def workers(self) -> WorkerRegistry: ...
+
     def ping(self) -> bool: ...
 
 
@@ -112,7 +130,7 @@ class Runtime:
         if self.workers is not None:
             return self.workers.alive()
         now = datetime.now(UTC)
-        return sum(w.alive(now, self.settings.lease_seconds) for w in self.store.list_workers())
+        return sum(w.alive(now, self.settings.lease_seconds) for w in self.store.workers.list_workers())
 
     def start(self) -> None:
         if self.reaper is not None:
@@ -172,7 +190,7 @@ def build_runtime(
             settings.workers,
             worker_process_main,
             (settings.model_dump(),),
-            store,
+            store.queue,
             max_attempts=settings.max_attempts,
         )
     group = workers
@@ -184,7 +202,7 @@ def build_runtime(
             notifier.notify()
 
     service = TaskService(
-        store,
+        store.tasks,
         files,
         fetcher,
         served_models=lambda kind: served_models(routes, kind),
@@ -193,7 +211,7 @@ def build_runtime(
     )
     signer = FileUrlSigner(cipher, settings.resolved_public_url)
     reaper = Reaper(
-        store,
+        store.queue,
         max_attempts=settings.max_attempts,
         off_peak_expiry_seconds=settings.off_peak_expiry_seconds,
         worker_timeout=settings.lease_seconds,
@@ -219,7 +237,7 @@ def build_runtime(
         service=service,
         signer=signer,
         links=links,
-        authenticator=Authenticator(store, hash_token),
+        authenticator=Authenticator(store.keys, hash_token),
         routes=routes,
         catalogue=catalogue,
         workers=workers,

@@ -51,5 +51,5 @@ def task_list_item(task: Task, links: LinkMaker) -> dict[str, Any]:
 async def list_tasks(rt: RuntimeDep, key: KeyDep, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     if not 1 <= limit <= MAX_LIMIT:
         raise FieldInvalid(f"invalid field: limit (1 to {MAX_LIMIT})", field="limit")
-    tasks = await anyio.to_thread.run_sync(rt.store.list_tasks, key.id, limit)
+    tasks = await anyio.to_thread.run_sync(rt.store.tasks.list_tasks, key.id, limit)
     return {"tasks": [task_list_item(task, rt.links) for task in tasks]}

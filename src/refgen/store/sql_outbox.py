@@ -20,9 +20,12 @@ from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.times import as_utc, optional_utc
 
 
-class SqlOutbox(SqlTransactions):
+class SqlOutbox:
     """:class:`~refgen.store.base.CallbackOutbox` on the ``callback_deliveries`` and
     ``callback_attempts`` tables."""
+
+    def __init__(self, db: SqlTransactions) -> None:
+        self._db = db
 
     def claim_deliveries(self, now: datetime, limit: int, lease_seconds: float) -> list[CallbackDelivery]:
         now = as_utc(now)
@@ -50,10 +53,10 @@ class SqlOutbox(SqlTransactions):
             .limit(limit)
         )
         # most polls find nothing: look without the write lock first
-        with self._read() as connection:
+        with self._db.read() as connection:
             if connection.execute(due.limit(1)).first() is None:
                 return []
-        with self._write() as connection:
+        with self._db.write() as connection:
             ids = connection.execute(due.with_for_update(skip_locked=True)).scalars().all()
             if not ids:
                 return []
@@ -80,7 +83,7 @@ class SqlOutbox(SqlTransactions):
         next_attempt_at: datetime | None,
     ) -> CallbackDelivery | None:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             row = connection.execute(
                 select(callback_deliveries.c.status, callback_deliveries.c.attempts)
                 .where(callback_deliveries.c.id == delivery_id)
@@ -116,7 +119,7 @@ class SqlOutbox(SqlTransactions):
             return _get_delivery(connection, delivery_id)
 
     def get_delivery(self, delivery_id: str) -> CallbackDelivery | None:
-        with self._read() as connection:
+        with self._db.read() as connection:
             return _get_delivery(connection, delivery_id)
 
     def list_deliveries(self, task_id: str | None = None, limit: int = 100) -> list[CallbackDelivery]:
@@ -124,14 +127,14 @@ class SqlOutbox(SqlTransactions):
         if task_id is not None:
             query = query.where(callback_deliveries.c.task_id == task_id)
         query = query.order_by(callback_deliveries.c.created_at.desc(), callback_deliveries.c.id.desc())
-        with self._read() as connection:
+        with self._db.read() as connection:
             rows = list(reversed(connection.execute(query.limit(limit)).all()))
             histories = _histories(connection, [row.id for row in rows])
         return [row_to_delivery(row, histories.get(row.id, ())) for row in rows]
 
     def redeliver(self, delivery_id: str, now: datetime) -> CallbackDelivery | None:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             result = connection.execute(
                 update(callback_deliveries)
                 .where(callback_deliveries.c.id == delivery_id)

@@ -31,8 +31,11 @@ WAITING = sorted(state.value for state in WAITING_STATES)
 LEASED = lifecycle.LEASED.value
 
 
-class SqlQueue(SqlTransactions):
+class SqlQueue:
     """:class:`~refgen.store.base.TaskQueue` on the ``tasks`` table (the task table is the queue)."""
+
+    def __init__(self, db: SqlTransactions) -> None:
+        self._db = db
 
     def claim(
         self, worker_id: str, routes: Collection[Route] | None, lease_seconds: float, now: datetime
@@ -45,7 +48,7 @@ class SqlQueue(SqlTransactions):
             .where(running.c.key_id == tasks.c.key_id, running.c.state == LEASED)
             .scalar_subquery()
         )
-        with self._write() as connection:
+        with self._db.write() as connection:
             full_keys: set[str] = set()
             while True:
                 candidate = (
@@ -97,7 +100,7 @@ class SqlQueue(SqlTransactions):
         self, task_id: str, worker_id: str, progress: int, lease_seconds: float, now: datetime
     ) -> Heartbeat:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             row = connection.execute(
                 select(tasks.c.state, tasks.c.worker_id, tasks.c.progress, tasks.c.cancel_requested)
                 .where(tasks.c.id == task_id)
@@ -121,7 +124,7 @@ class SqlQueue(SqlTransactions):
 
     def complete(self, task_id: str, worker_id: str, creations: Sequence[Creation], now: datetime) -> bool:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             row = _owned(connection, task_id, worker_id)
             if row is None:
                 return False
@@ -135,7 +138,7 @@ class SqlQueue(SqlTransactions):
 
     def fail(self, task_id: str, worker_id: str, err_code: ErrCode, now: datetime) -> bool:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             row = _owned(connection, task_id, worker_id)
             if row is None:
                 return False
@@ -160,7 +163,7 @@ class SqlQueue(SqlTransactions):
                 workers.c.last_seen_at >= now - timedelta(seconds=worker_timeout),
             )
             expired = and_(expired, or_(tasks.c.worker_id.is_(None), tasks.c.worker_id.not_in(alive)))
-        with self._write() as connection:
+        with self._db.write() as connection:
             changed = _take_back(connection, expired, now, max_attempts, skip_locked=True)
             stale = connection.execute(
                 select(tasks.c.id, tasks.c.state, tasks.c.off_peak)
@@ -179,7 +182,7 @@ class SqlQueue(SqlTransactions):
         as :meth:`reap` does for an expired lease (:func:`refgen.lifecycle.hand_back`, with
         ``max_attempts`` when given). Returns the changed ids."""
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             return _take_back(connection, tasks.c.worker_id == worker_id, now, max_attempts)
 
 

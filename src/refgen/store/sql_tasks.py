@@ -23,12 +23,15 @@ from refgen.store.times import as_utc
 UNFINISHED = sorted(state.value for state in TaskState if state not in TERMINAL_STATES)
 
 
-class SqlTasks(SqlTransactions):
+class SqlTasks:
     """:class:`~refgen.store.base.TaskStore` on the ``tasks`` table."""
+
+    def __init__(self, db: SqlTransactions) -> None:
+        self._db = db
 
     def insert_task(self, task: Task) -> None:
         values = task_values(task)
-        with self._write() as connection:
+        with self._db.write() as connection:
             balance_row = connection.execute(
                 select(api_keys.c.credits).where(api_keys.c.id == task.key_id).with_for_update()
             ).first()
@@ -46,12 +49,12 @@ class SqlTasks(SqlTransactions):
             connection.execute(insert(tasks).values(**values))
 
     def get_task(self, task_id: str) -> Task | None:
-        with self._read() as connection:
+        with self._db.read() as connection:
             return load_task(connection, task_id)
 
     def list_tasks(self, key_id: str, limit: int = 100) -> list[Task]:
         """The key's tasks, newest first."""
-        with self._read() as connection:
+        with self._db.read() as connection:
             rows = connection.execute(
                 select(tasks)
                 .where(tasks.c.key_id == key_id)
@@ -62,7 +65,7 @@ class SqlTasks(SqlTransactions):
 
     def request_cancel(self, task_id: str, now: datetime) -> Task:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             row = connection.execute(
                 select(tasks.c.state).where(tasks.c.id == task_id).with_for_update()
             ).first()
@@ -74,5 +77,5 @@ class SqlTasks(SqlTransactions):
             return task
 
     def mark_queueing(self, task_id: str) -> None:
-        with self._write() as connection:
+        with self._db.write() as connection:
             apply_change(connection, task_id, lifecycle.mark_queueing())

@@ -16,26 +16,29 @@ from refgen.store.times import as_utc
 from refgen.testing.memory_state import MemoryState
 
 
-class MemoryQueue(MemoryState):
+class MemoryQueue:
     """:class:`~refgen.store.base.TaskQueue` in memory."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
 
     def claim(
         self, worker_id: str, routes: Collection[Route] | None, lease_seconds: float, now: datetime
     ) -> Task | None:
         now = as_utc(now)
-        with self._lock:
+        with self._state.lock:
             running: dict[str, int] = {}
-            for t in self._tasks.values():
+            for t in self._state.tasks.values():
                 if t.state is lifecycle.LEASED:
                     running[t.key_id] = running.get(t.key_id, 0) + 1
             candidates = sorted(
                 (
                     t
-                    for t in self._tasks.values()
+                    for t in self._state.tasks.values()
                     if t.state in WAITING_STATES
                     and not t.cancel_requested
                     and (routes is None or (t.spec.kind, t.spec.model) in routes)
-                    and running.get(t.key_id, 0) < self._keys[t.key_id].concurrency
+                    and running.get(t.key_id, 0) < self._state.keys[t.key_id].concurrency
                 ),
                 key=lambda t: (t.spec.off_peak, t.created_at, t.id),
             )
@@ -49,15 +52,15 @@ class MemoryQueue(MemoryState):
                 lease_seconds=lease_seconds,
                 now=now,
             )
-            self._apply(task, change)
+            self._state.apply(task, change)
             return copy.deepcopy(task)
 
     def heartbeat(
         self, task_id: str, worker_id: str, progress: int, lease_seconds: float, now: datetime
     ) -> Heartbeat:
         now = as_utc(now)
-        with self._lock:
-            task = self._tasks.get(task_id)
+        with self._state.lock:
+            task = self._state.tasks.get(task_id)
             if task is None:
                 return Heartbeat(still_owner=False, cancel_requested=False)
             owner = lifecycle.held_by(task.state, task.worker_id, worker_id)
@@ -70,30 +73,30 @@ class MemoryQueue(MemoryState):
                     lease_seconds=lease_seconds,
                     now=now,
                 )
-                owner = self._apply(task, change)
+                owner = self._state.apply(task, change)
             return Heartbeat(still_owner=owner, cancel_requested=task.cancel_requested)
 
     def complete(self, task_id: str, worker_id: str, creations: Sequence[Creation], now: datetime) -> bool:
         now = as_utc(now)
-        with self._lock:
+        with self._state.lock:
             task = self._held(task_id, worker_id)
             if task is None:
                 return False
             change = lifecycle.complete(
                 task.state, cancel_requested=task.cancel_requested, creations=creations, now=now
             )
-            return self._apply(task, change) and change.succeeded
+            return self._state.apply(task, change) and change.succeeded
 
     def fail(self, task_id: str, worker_id: str, err_code: ErrCode, now: datetime) -> bool:
         now = as_utc(now)
-        with self._lock:
+        with self._state.lock:
             task = self._held(task_id, worker_id)
             if task is None:
                 return False
             change = lifecycle.fail(
                 task.state, cancel_requested=task.cancel_requested, err_code=err_code, now=now
             )
-            return self._apply(task, change)
+            return self._state.apply(task, change)
 
     def reap(
         self,
@@ -104,11 +107,11 @@ class MemoryQueue(MemoryState):
     ) -> list[str]:
         now = as_utc(now)
         cutoff = now - timedelta(seconds=off_peak_expiry_seconds)
-        with self._lock:
+        with self._state.lock:
             alive = (
                 set()
                 if worker_timeout is None
-                else {w.id for w in self._workers.values() if w.alive(now, worker_timeout)}
+                else {w.id for w in self._state.workers.values() if w.alive(now, worker_timeout)}
             )
             changed = self._take_back(
                 lambda t: (
@@ -120,23 +123,23 @@ class MemoryQueue(MemoryState):
             for task in self._in_order():
                 if task.spec.off_peak and task.state in WAITING_STATES and task.created_at < cutoff:
                     change = lifecycle.expire_off_peak(task.state, off_peak=task.spec.off_peak, now=now)
-                    if self._apply(task, change):
+                    if self._state.apply(task, change):
                         changed.append(task.id)
             return changed
 
     def release_worker(self, worker_id: str, now: datetime, max_attempts: int | None = None) -> list[str]:
         """Take back the tasks of a dead worker at once (see ``SqlStore.release_worker``)."""
         now = as_utc(now)
-        with self._lock:
+        with self._state.lock:
             return self._take_back(lambda t: t.worker_id == worker_id, now, max_attempts)
 
     # --- internals (call with the lock held) -------------------------------------------------
 
     def _in_order(self) -> list[Task]:
-        return sorted(self._tasks.values(), key=lambda t: (t.created_at, t.id))
+        return sorted(self._state.tasks.values(), key=lambda t: (t.created_at, t.id))
 
     def _held(self, task_id: str, worker_id: str) -> Task | None:
-        task = self._tasks.get(task_id)
+        task = self._state.tasks.get(task_id)
         return task if task is not None and lifecycle.held_by(task.state, task.worker_id, worker_id) else None
 
     def _take_back(self, matches: _TaskFilter, now: datetime, max_attempts: int | None) -> list[str]:
@@ -151,7 +154,7 @@ class MemoryQueue(MemoryState):
                 max_attempts=max_attempts,
                 now=now,
             )
-            if self._apply(task, change):
+            if self._state.apply(task, change):
                 changed.append(task.id)
         return changed
 

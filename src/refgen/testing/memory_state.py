@@ -1,7 +1,7 @@
 """The in-memory store's state: keys, tasks, deliveries and workers in dictionaries behind one lock;
 applying a :class:`~refgen.lifecycle.TaskChange` to a task, with the charge and the callback it
 names, under that lock (as the SQL store does in one transaction). Every part of
-:class:`~refgen.testing.store.MemoryStore` builds on :class:`MemoryState`.
+:class:`~refgen.testing.store.MemoryStore` is given the store's one :class:`MemoryState`.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ class MemoryState:
     """The dictionaries behind one lock; the methods of the parts take the lock."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._keys: dict[str, ApiKey] = {}
-        self._tasks: dict[str, Task] = {}
-        self._deliveries: dict[str, CallbackDelivery] = {}  # in insertion order; no history
-        self._attempts: dict[str, list[CallbackAttempt]] = {}
-        self._workers: dict[str, WorkerInfo] = {}
+        self.lock = threading.Lock()
+        self.keys: dict[str, ApiKey] = {}
+        self.tasks: dict[str, Task] = {}
+        self.deliveries: dict[str, CallbackDelivery] = {}  # in insertion order; no history
+        self.attempts: dict[str, list[CallbackAttempt]] = {}
+        self.workers: dict[str, WorkerInfo] = {}
 
-    # --- internals (call with the lock held) -------------------------------------------------
+    # --- call with the lock held ----------------------------------------------------------------
 
-    def _apply(self, task: Task, change: TaskChange) -> bool:
+    def apply(self, task: Task, change: TaskChange) -> bool:
         """Apply ``change`` to the stored ``task`` if it is still in ``change.expected``."""
         if task.state is not change.expected:
             return False
@@ -56,14 +56,14 @@ class MemoryState:
         if change.creations is not None:
             task.creations = list(change.creations)
         if change.charge:
-            key = self._keys[task.key_id]
+            key = self.keys[task.key_id]
             if key.credits is not None:
-                self._keys[key.id] = replace(key, credits=key.credits - task.spec.credits)
+                self.keys[key.id] = replace(key, credits=key.credits - task.spec.credits)
         if change.callback is not None:
-            self._enqueue_callback(task, change.callback.state, change.callback.at)
+            self.enqueue_callback(task, change.callback.state, change.callback.at)
         return True
 
-    def _enqueue_callback(self, task: Task, state: TaskState, now: datetime) -> None:
+    def enqueue_callback(self, task: Task, state: TaskState, now: datetime) -> None:
         """Queue the callback reporting ``state``, if the task has a ``callback_url``."""
         if not task.spec.callback_url:
             return
@@ -83,5 +83,5 @@ class MemoryState:
             last_error=None,
             created_at=now,
         )
-        self._deliveries[delivery.id] = delivery
-        self._attempts[delivery.id] = []
+        self.deliveries[delivery.id] = delivery
+        self.attempts[delivery.id] = []

@@ -31,7 +31,7 @@ def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Sig
     if TaskListener.wanted(settings.resolved_database_url):
         listener = TaskListener(settings.resolved_database_url, wake)
         listener.start()
-    worker = Worker(store, files, backends, worker_id=worker_id, timing=timing)
+    worker = Worker(store.queue, files, backends, worker_id=worker_id, timing=timing)
 
     def on_sigterm(signum: int, frame: object) -> None:  # the server gave up waiting: hand the task back
         stop.set()
@@ -39,7 +39,7 @@ def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Sig
 
     signal.signal(signal.SIGTERM, on_sigterm)
     presence = WorkerPresence(
-        store, worker_id, worker.models, interval=settings.heartbeat_seconds * 4, clock=utcnow
+        store.workers, worker_id, worker.models, interval=settings.heartbeat_seconds * 4, clock=utcnow
     )
     try:
         with presence:
