@@ -18,14 +18,14 @@ from sqlalchemy import Engine
 from refgen.backends.registry import ModelRoute, model_routes, served_models
 from refgen.callbacks.dispatcher import CallbackDispatcher
 from refgen.contract.catalogue import Catalogue, with_credits
-from refgen.domain import TaskKind
+from refgen.domain import Route, TaskKind
 from refgen.errors import RefgenError
 from refgen.files.base import FileStore
 from refgen.files.local import LocalFileStore
 from refgen.files.urls import FileLinks, FileUrlSigner
 from refgen.service import Authenticator, ImageFetcher, TaskService
 from refgen.settings import Settings
-from refgen.store.base import CallbackOutbox, KeyStore, Route, TaskQueue, TaskStore, WorkerRegistry
+from refgen.store.base import CallbackOutbox, KeyStore, TaskQueue, TaskStore, WorkerRegistry
 from refgen.store.notify import TaskNotifier
 from refgen.tokens import TokenCipher, hash_token, load_or_create_secret
 from refgen.worker.groups import WorkerGroup

@@ -11,12 +11,11 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 
 from refgen.contract.catalogue import catalogue_as_json
-from refgen.domain import TaskKind
+from refgen.domain import ApiKey, TaskKind
 from refgen.errors import Forbidden, NotFound, Unauthorized
 from refgen.http.bodies import read_json
 from refgen.http.views import created_body, generation_body
 from refgen.runtime import Runtime
-from refgen.store.base import ApiKey
 
 router = APIRouter()
 

@@ -18,23 +18,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from refgen.domain import Creation, Task, TaskKind, TaskState
+from refgen.domain import ApiKey, Creation, Route, Task, TaskState
 from refgen.err_codes import ErrCode
-
-Route = tuple[TaskKind, str]
-"""What a worker can serve: a task kind and a public model name."""
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    id: str
-    name: str
-    token_hash: str
-    token_encrypted: bytes
-    concurrency: int
-    credits: int | None  # remaining balance; None = unlimited
-    created_at: datetime
-    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, exc, insert, select, update
 
+from refgen.domain import ApiKey
 from refgen.errors import FieldInvalid, StoreError
-from refgen.store.base import ApiKey
 from refgen.store.schema import api_keys
 from refgen.store.sql_rows import key_values, row_to_key
 from refgen.store.sql_transactions import SqlTransactions

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from refgen.domain import Creation, Task, TaskKind, TaskSpec, TaskState
-from refgen.store.base import ApiKey, CallbackAttempt, CallbackDelivery, DeliveryStatus
+from refgen.domain import ApiKey, Creation, Task, TaskKind, TaskSpec, TaskState
+from refgen.store.base import CallbackAttempt, CallbackDelivery, DeliveryStatus
 from refgen.store.schema import tasks
 from refgen.store.times import as_utc, optional_utc
 

@@ -24,9 +24,8 @@ from refgen.backends.base import (
     VideoOutput,
 )
 from refgen.contract.catalogue import CATALOGUE
-from refgen.domain import TaskKind
+from refgen.domain import Route, TaskKind
 from refgen.errors import GenerationCancelled
-from refgen.store.base import Route
 
 SAMPLE_RATE = 48_000
 

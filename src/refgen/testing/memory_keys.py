@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from refgen.domain import ApiKey
 from refgen.errors import FieldInvalid, StoreError
-from refgen.store.base import ApiKey
 from refgen.store.times import as_utc, optional_utc
 from refgen.testing.memory_state import MemoryState
 

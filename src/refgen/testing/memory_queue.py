@@ -9,9 +9,9 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 from refgen import lifecycle
-from refgen.domain import WAITING_STATES, Creation, Task
+from refgen.domain import WAITING_STATES, Creation, Route, Task
 from refgen.err_codes import ErrCode
-from refgen.store.base import Heartbeat, Route
+from refgen.store.base import Heartbeat
 from refgen.store.times import as_utc
 from refgen.testing.memory_state import MemoryState
 

@@ -11,9 +11,9 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from refgen.domain import Task, TaskState
+from refgen.domain import ApiKey, Task, TaskState
 from refgen.lifecycle import TaskChange
-from refgen.store.base import ApiKey, CallbackAttempt, CallbackDelivery, DeliveryStatus, WorkerInfo
+from refgen.store.base import CallbackAttempt, CallbackDelivery, DeliveryStatus, WorkerInfo
 
 
 class MemoryState:

@@ -13,10 +13,10 @@ from typing import Protocol
 
 from refgen.backends.base import GenerationBackend
 from refgen.backends.registry import describe
-from refgen.domain import Creation, Task
+from refgen.domain import Creation, Route, Task
 from refgen.errors import BackendError, GenerationCancelled, StoreError
 from refgen.files.base import FileStore
-from refgen.store.base import Route, TaskQueue
+from refgen.store.base import TaskQueue
 from refgen.worker.execute import execute_task, output_prefix
 from refgen.worker.lease import TaskLease
 from refgen.worker.outcome import Outcome, Verdict, decide
