@@ -101,7 +101,7 @@ def wait_done(runtime: Runtime, ids: list[str], timeout: float = 600) -> list[tu
     """(created, started, finished) unix times of each task once all finished."""
     deadline = time.monotonic() + timeout
     while True:
-        tasks = [runtime.store.get_task(task_id) for task_id in ids]
+        tasks = [runtime.store.tasks.get_task(task_id) for task_id in ids]
         if all(t is not None and t.state in (TaskState.SUCCESS, TaskState.FAILED) for t in tasks):
             break
         if time.monotonic() > deadline:
@@ -117,7 +117,7 @@ def wait_done(runtime: Runtime, ids: list[str], timeout: float = 600) -> list[tu
 
 def workers_for(settings: Settings, runtime: Runtime, count: int) -> ProcessWorkers:
     group = ProcessWorkers(
-        count, worker_process_main, (settings.model_dump(),), runtime.store, max_attempts=3
+        count, worker_process_main, (settings.model_dump(),), runtime.store.queue, max_attempts=3
     )
     group.start()
     deadline = time.monotonic() + 60
@@ -143,7 +143,7 @@ def throughput(admin_url: str, root: Path, seconds: float, per_worker: int) -> N
     for count in (1, 2, 4, 8):
         settings = settings_for(fresh_database(admin_url), root / f"tp{count}", seconds)
         runtime = build_runtime(settings, process_workers=False)
-        _, token = create_key(runtime.store, runtime.cipher, "bench", concurrency=64)
+        _, token = create_key(runtime.store.keys, runtime.cipher, "bench", concurrency=64)
         group = workers_for(settings, runtime, count)
         try:
             times = wait_done(runtime, submit(runtime, token, count * per_worker))
@@ -172,7 +172,7 @@ def latency(name: str, database_url: str | None, root: Path, embedded: bool) -> 
         runtime = build_runtime(settings, process_workers=False)
         group = workers_for(settings, runtime, 2)
     try:
-        _, token = create_key(runtime.store, runtime.cipher, "bench", concurrency=64)
+        _, token = create_key(runtime.store.keys, runtime.cipher, "bench", concurrency=64)
         times = wait_done(runtime, submit(runtime, token, 60, spacing=0.1))
     finally:
         if group is not None:

@@ -41,7 +41,7 @@ class Server:
         return {"Authorization": f"Token {self.token}"}
 
     def new_token(self, name: str, **kwargs: int) -> str:
-        _, token = create_key(self.store, self.runtime.cipher, name, **kwargs)  # type: ignore[arg-type]
+        _, token = create_key(self.store.keys, self.runtime.cipher, name, **kwargs)  # type: ignore[arg-type]
         return token
 
 
@@ -58,11 +58,13 @@ def make_server(
     fetcher = FakeImageFetcher()
     backend = backend or FakeBackend()
     config = Settings(data_dir=tmp_path / "data", **settings)  # type: ignore[arg-type]
-    group = ThreadWorkers([Worker(store, files, every_route(backend), timing=FAST) for _ in range(workers)])
+    group = ThreadWorkers(
+        [Worker(store.queue, files, every_route(backend), timing=FAST) for _ in range(workers)]
+    )
     runtime = build_runtime(
         config, store=store, files=files, fetcher=None if real_fetcher else fetcher, workers=group
     )
-    _, token = create_key(store, runtime.cipher, "tester")
+    _, token = create_key(store.keys, runtime.cipher, "tester")
     with TestClient(create_app(runtime=runtime)) as client:
         yield Server(client, runtime, store, files, fetcher, backend, token)
 

@@ -1,4 +1,5 @@
-"""The task: what a client asked for, where it stands, and what it produced.
+"""The task: what a client asked for, where it stands, and what it produced; the API key that
+owns it; the route (task kind, model) a worker serves.
 
 States follow the contract: ``created → queueing → processing → success | failed``. A task that
 has not finished may be cancelled (it ends ``failed`` with ``UserCancelled``), and a task whose
@@ -25,7 +26,12 @@ class TaskKind(StrEnum):
     IMAGE = "reference2image"
 
 
+Route = tuple[TaskKind, str]
+"""What a worker can serve: a task kind and a public model name."""
+
+
 TERMINAL_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILED})
+WAITING_STATES = frozenset({TaskState.CREATED, TaskState.QUEUEING})  # not yet taken by a worker
 
 ALLOWED_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.CREATED: frozenset({TaskState.QUEUEING, TaskState.PROCESSING, TaskState.FAILED}),
@@ -39,10 +45,6 @@ ALLOWED_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
 
 def is_terminal(state: TaskState) -> bool:
     return state in TERMINAL_STATES
-
-
-def can_transition(old: TaskState, new: TaskState) -> bool:
-    return new in ALLOWED_TRANSITIONS[old]
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,20 @@ class Creation:
     height: int
     duration: float | None = None  # videos only
     fps: int | None = None  # videos only
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A client's key: its token (stored hashed, and encrypted to sign callbacks), its limits."""
+
+    id: str
+    name: str
+    token_hash: str
+    token_encrypted: bytes
+    concurrency: int
+    credits: int | None  # remaining balance; None = unlimited
+    created_at: datetime
+    revoked_at: datetime | None = None
 
 
 @dataclass

@@ -23,6 +23,7 @@ one table in :mod:`refgen.http.errors`. The class docstring is the default messa
     ├── TaskNotFound                  (404)
     ├── NotFound                      (404)
     ├── TooManyRequests               (429)
+    ├── IllegalTransition             (a task cannot make this state change)
     ├── StoreError                    (the database failed)
     ├── FileStoreError                (the file store failed)
     └── BackendError                  (generation failed)
@@ -35,11 +36,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from refgen.err_codes import ErrCode
+
 
 class RefgenError(Exception):
     """Internal service failure."""
 
-    reason: ClassVar[str] = "InternalServiceFailure"
+    reason: ClassVar[ErrCode] = ErrCode.INTERNAL_SERVICE_FAILURE
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         self.field = field
@@ -54,19 +57,19 @@ class RefgenError(Exception):
 class RequestError(RefgenError):
     """Bad request."""
 
-    reason = "BadRequest"
+    reason = ErrCode.BAD_REQUEST
 
 
 class FieldLacking(RequestError):
     """field is missing or empty."""
 
-    reason = "FieldLacking"
+    reason = ErrCode.FIELD_LACKING
 
 
 class FieldInvalid(RequestError):
     """invalid field."""
 
-    reason = "FieldInvalid"
+    reason = ErrCode.FIELD_INVALID
 
 
 class AddressForbidden(FieldInvalid):
@@ -76,37 +79,37 @@ class AddressForbidden(FieldInvalid):
 class FieldItemCountOutOfRange(RequestError):
     """field item count out of range."""
 
-    reason = "FieldItemCountOutOfRange"
+    reason = ErrCode.FIELD_ITEM_COUNT_OUT_OF_RANGE
 
 
 class ImageDownloadFailure(RequestError):
     """Image could not be downloaded."""
 
-    reason = "ImageDownloadFailure"
+    reason = ErrCode.IMAGE_DOWNLOAD_FAILURE
 
 
 class ImageFormatInvalid(RequestError):
     """Image format is invalid; use PNG, JPEG or WebP."""
 
-    reason = "ImageFormatInvalid"
+    reason = ErrCode.IMAGE_FORMAT_INVALID
 
 
 class PageSizeOutOfRange(RequestError):
     """Image size or aspect ratio out of range."""
 
-    reason = "PageSizeOutOfRange"
+    reason = ErrCode.PAGE_SIZE_OUT_OF_RANGE
 
 
 class CreditInsufficient(RequestError):
     """Credit balance is insufficient for this task."""
 
-    reason = "CreditInsufficient"
+    reason = ErrCode.CREDIT_INSUFFICIENT
 
 
 class ModelUnavailable(RequestError):
     """Model is not served by this deployment."""
 
-    reason = "ModelUnavailable"
+    reason = ErrCode.MODEL_UNAVAILABLE
 
 
 class BodyTooLarge(RequestError):
@@ -120,31 +123,35 @@ class TaskNotCancellable(RequestError):
 class Unauthorized(RefgenError):
     """Missing or invalid API key."""
 
-    reason = "Unauthorized"
+    reason = ErrCode.UNAUTHORIZED
 
 
 class Forbidden(RefgenError):
     """Forbidden."""
 
-    reason = "Forbidden"
+    reason = ErrCode.FORBIDDEN
 
 
 class TaskNotFound(RefgenError):
     """Task not found."""
 
-    reason = "TaskNotFound"
+    reason = ErrCode.TASK_NOT_FOUND
 
 
 class NotFound(RefgenError):
     """Not found."""
 
-    reason = "NotFound"
+    reason = ErrCode.NOT_FOUND
 
 
 class TooManyRequests(RefgenError):
     """Too many requests."""
 
-    reason = "TooManyRequests"
+    reason = ErrCode.TOO_MANY_REQUESTS
+
+
+class IllegalTransition(RefgenError):
+    """The task cannot make this state change."""
 
 
 class StoreError(RefgenError):
@@ -162,7 +169,7 @@ class BackendError(RefgenError):
 class GenerationCancelled(BackendError):
     """Generation was cancelled."""
 
-    reason = "UserCancelled"
+    reason = ErrCode.USER_CANCELLED
 
 
 class BackendUnavailable(BackendError):
@@ -172,4 +179,4 @@ class BackendUnavailable(BackendError):
 class OutOfMemory(BackendError):
     """The accelerator ran out of memory."""
 
-    reason = "OutOfMemory"
+    reason = ErrCode.OUT_OF_MEMORY

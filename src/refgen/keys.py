@@ -5,16 +5,24 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
+from typing import Protocol
 
+from refgen.domain import ApiKey
 from refgen.errors import FieldInvalid
-from refgen.store.base import ApiKey, KeyStore
 from refgen.tokens import TokenCipher, hash_token, new_token
+
+
+class KeyAdder(Protocol):
+    """Where a new key is stored (a :class:`~refgen.store.base.KeyStore` is one)."""
+
+    def add_key(self, key: ApiKey) -> None: ...
+
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def create_key(
-    keys: KeyStore,
+    keys: KeyAdder,
     cipher: TokenCipher,
     name: str,
     *,

@@ -20,8 +20,24 @@ from refgen.settings import Settings
 from refgen.store.base import CallbackOutbox, KeyStore, TaskQueue, TaskStore, WorkerRegistry
 
 
-class ServerStore(KeyStore, TaskStore, TaskQueue, CallbackOutbox, WorkerRegistry, Protocol):
-    """Everything a server process asks of its store: all five contracts and a health check."""
+class ServerStore(Protocol):
+    """The whole store, one part per concern (a worker gets only ``queue``, the authenticator
+    only ``keys``, ...), and a health check."""
+
+    @property
+    def keys(self) -> KeyStore: ...
+
+    @property
+    def tasks(self) -> TaskStore: ...
+
+    @property
+    def queue(self) -> TaskQueue: ...
+
+    @property
+    def outbox(self) -> CallbackOutbox: ...
+
+    @property
+    def workers(self) -> WorkerRegistry: ...
 
     def ping(self) -> bool: ...
 

@@ -16,14 +16,13 @@ from refgen.backends.registry import ModelRoute, model_routes, served_models
 from refgen.background import Service
 from refgen.callbacks.dispatcher import CallbackDispatcher
 from refgen.contract.catalogue import Catalogue, with_credits
-from refgen.domain import TaskKind
+from refgen.domain import Route, TaskKind
 from refgen.errors import RefgenError
 from refgen.files.base import FileStore
 from refgen.files.urls import FileLinks, FileUrlSigner
 from refgen.resources import ServerStore, open_engine, open_files, open_store
 from refgen.service import Authenticator, ImageFetcher, TaskService
 from refgen.settings import Settings
-from refgen.store.base import Route
 from refgen.store.notify import TaskNotifier
 from refgen.tokens import TokenCipher, hash_token, load_or_create_secret
 from refgen.worker.groups import WorkerGroup
@@ -57,7 +56,7 @@ class Runtime:
         if self.workers is not None:
             return self.workers.alive()
         now = datetime.now(UTC)
-        return sum(w.alive(now, self.settings.lease_seconds) for w in self.store.list_workers())
+        return sum(w.alive(now, self.settings.lease_seconds) for w in self.store.workers.list_workers())
 
     def services(self) -> list[Service]:
         """What runs in the background, in starting order; they stop in the reverse order, so
@@ -122,7 +121,7 @@ def build_runtime(
             settings.workers,
             worker_process_main,
             (settings.model_dump(),),
-            store,
+            store.queue,
             max_attempts=settings.max_attempts,
         )
     group = workers
@@ -134,7 +133,7 @@ def build_runtime(
             notifier.notify()
 
     service = TaskService(
-        store,
+        store.tasks,
         files,
         fetcher,
         served_models=lambda kind: served_models(routes, kind),
@@ -143,7 +142,7 @@ def build_runtime(
     )
     signer = FileUrlSigner(cipher, settings.resolved_public_url)
     reaper = Reaper(
-        store,
+        store.queue,
         max_attempts=settings.max_attempts,
         off_peak_expiry_seconds=settings.off_peak_expiry_seconds,
         worker_timeout=settings.lease_seconds,
@@ -169,7 +168,7 @@ def build_runtime(
         service=service,
         signer=signer,
         links=links,
-        authenticator=Authenticator(store, hash_token),
+        authenticator=Authenticator(store.keys, hash_token),
         routes=routes,
         catalogue=catalogue,
         workers=workers,

@@ -18,11 +18,11 @@ import anyio.to_thread
 from refgen.clock import utcnow
 from refgen.contract.catalogue import CATALOGUE, Catalogue
 from refgen.contract.requests import CreateRequest, parse_create, random_seed
-from refgen.domain import Task, TaskKind, TaskState
+from refgen.domain import ApiKey, Task, TaskKind, TaskState
 from refgen.errors import TaskNotFound
 from refgen.files.base import FileStore
 from refgen.media.images import ImageInfo, inspect_image, parse_data_url
-from refgen.store.base import ApiKey, KeyStore, TaskStore
+from refgen.store.base import KeyStore, TaskStore
 
 
 class ImageFetcher(Protocol):

@@ -110,7 +110,7 @@ class ConsoleServer:
     runtime: Runtime
 
     def new_token(self, name: str, **limits: int) -> str:
-        _, token = create_key(self.runtime.store, self.runtime.cipher, name, **limits)  # type: ignore[arg-type]
+        _, token = create_key(self.runtime.store.keys, self.runtime.cipher, name, **limits)  # type: ignore[arg-type]
         return token
 
 
@@ -125,9 +125,9 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     backend = PacedBackend(CompositorBackend(), SECONDS_PER_FRAME)
     timing = WorkerTiming(lease_seconds=10, heartbeat_seconds=0.1, poll_seconds=0.05)
     models = ("viduq2", "viduq1", "vidu2.0", "vidu1.5")
-    workers = ThreadWorkers([Worker(store, files, every_route(backend, models), timing=timing)])
+    workers = ThreadWorkers([Worker(store.queue, files, every_route(backend, models), timing=timing)])
     runtime = build_runtime(settings, store=store, files=files, workers=workers)
-    _, token = create_key(store, runtime.cipher, "console")
+    _, token = create_key(store.keys, runtime.cipher, "console")
     server = uvicorn.Server(
         uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -67,7 +67,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
 def task_count(server: Server) -> int:
     key = server.runtime.authenticator.key_for(server.token)
     assert key is not None
-    return len(server.store.list_tasks(key.id, limit=10_000))
+    return len(server.store.tasks.list_tasks(key.id, limit=10_000))
 
 
 def stored_files(server: Server) -> list[Path]:

@@ -15,9 +15,8 @@ from typing import Any
 
 from refgen.backends.base import GenerationBackend
 from refgen.contract.catalogue import CATALOGUE, PUBLIC_MODELS
-from refgen.domain import TaskKind
+from refgen.domain import Route, TaskKind
 from refgen.errors import RefgenError
-from refgen.store.base import Route
 
 
 @dataclass(frozen=True)

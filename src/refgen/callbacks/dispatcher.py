@@ -33,7 +33,7 @@ from refgen.callbacks.signing import signed_headers
 from refgen.clock import utcnow
 from refgen.domain import Task, TaskState
 from refgen.errors import RefgenError
-from refgen.store.base import ApiKey, CallbackDelivery, CallbackOutbox
+from refgen.store.base import CallbackDelivery, CallbackOutbox, KeyStore, TaskStore
 
 log = logging.getLogger("refgen.callbacks")
 
@@ -57,12 +57,17 @@ class CallbackTransport(Protocol):
     async def aclose(self) -> None: ...
 
 
-class CallbackSource(CallbackOutbox, Protocol):
+class CallbackSource(Protocol):
     """What the dispatcher reads: the outbox, and the task and key a delivery belongs to."""
 
-    def get_task(self, task_id: str) -> Task | None: ...
+    @property
+    def outbox(self) -> CallbackOutbox: ...
 
-    def key_by_id(self, key_id: str) -> ApiKey | None: ...
+    @property
+    def tasks(self) -> TaskStore: ...
+
+    @property
+    def keys(self) -> KeyStore: ...
 
 
 def new_nonce() -> str:
@@ -204,7 +209,7 @@ class CallbackDispatcher(BackgroundLoop):
     async def _claim(self, limit: int) -> list[CallbackDelivery]:
         try:
             return await anyio.to_thread.run_sync(
-                self._store.claim_deliveries, self._clock(), limit, self._lease
+                self._store.outbox.claim_deliveries, self._clock(), limit, self._lease
             )
         except RefgenError as exc:
             log.warning("callback dispatcher cannot reach the store: %s", exc)
@@ -281,7 +286,7 @@ class CallbackDispatcher(BackgroundLoop):
             )
         try:
             return await anyio.to_thread.run_sync(
-                lambda: self._store.record_attempt(
+                lambda: self._store.outbox.record_attempt(
                     delivery.id,
                     started,
                     status_code=status,
@@ -296,10 +301,10 @@ class CallbackDispatcher(BackgroundLoop):
 
     def _prepare(self, delivery: CallbackDelivery) -> tuple[bytes, str]:
         """The body (built now, with fresh file URLs) and the token to sign it with."""
-        task = self._store.get_task(delivery.task_id)
+        task = self._store.tasks.get_task(delivery.task_id)
         if task is None:
             raise RefgenError(f"task {delivery.task_id} not found")
-        key = self._store.key_by_id(delivery.key_id)
+        key = self._store.keys.key_by_id(delivery.key_id)
         if key is None:
             raise RefgenError(f"key {delivery.key_id} not found")
         body = json.dumps(self._render(event_task(task, delivery)), ensure_ascii=False)

@@ -27,7 +27,7 @@ def list_callbacks(task_id: str | None, limit: int, as_json: bool, data_dir: Pat
     """List callbacks, oldest first, each with its attempts."""
     from refgen.resources import open_store
 
-    deliveries = open_store(_settings(data_dir=data_dir)).list_deliveries(task_id, limit)
+    deliveries = open_store(_settings(data_dir=data_dir)).outbox.list_deliveries(task_id, limit)
     if as_json:
         click.echo(json.dumps([_as_json(d) for d in deliveries], indent=2))
         return
@@ -57,7 +57,7 @@ def redeliver(delivery_id: str, data_dir: Path | None) -> None:
 
     from refgen.resources import open_store
 
-    delivery = open_store(_settings(data_dir=data_dir)).redeliver(delivery_id, datetime.now(UTC))
+    delivery = open_store(_settings(data_dir=data_dir)).outbox.redeliver(delivery_id, datetime.now(UTC))
     if delivery is None:
         raise click.ClickException(f"no callback {delivery_id!r}")
     click.echo(f"callback {delivery.id} ({delivery.state.value} of task {delivery.task_id}) queued again")

@@ -94,9 +94,9 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
         _refuse_single_machine(settings, api=True, what="serve --no-worker")
     try:
         runtime = build_runtime(settings)
-        if not runtime.store.list_keys():
+        if not runtime.store.keys.list_keys():
             _, token = create_key(
-                runtime.store, runtime.cipher, "default", concurrency=settings.default_concurrency
+                runtime.store.keys, runtime.cipher, "default", concurrency=settings.default_concurrency
             )
             click.echo("Created the first API key 'default'. It is shown only this once:", err=True)
             click.echo(f"\n    {token}\n", err=True)
@@ -193,7 +193,7 @@ def keys_create(name: str, credits: int | None, concurrency: int | None, data_di
     cipher = TokenCipher(load_or_create_secret(settings.data_dir, settings.secret_key))
     try:
         key, token = create_key(
-            store, cipher, name, credits=credits, concurrency=concurrency or settings.default_concurrency
+            store.keys, cipher, name, credits=credits, concurrency=concurrency or settings.default_concurrency
         )
     except RefgenError as exc:
         raise click.ClickException(exc.message) from None
@@ -219,7 +219,7 @@ def keys_list(as_json: bool, data_dir: Path | None) -> None:
             "created_at": k.created_at.isoformat(),
             "revoked": k.revoked_at is not None,
         }
-        for k in open_store(_settings(data_dir=data_dir)).list_keys()
+        for k in open_store(_settings(data_dir=data_dir)).keys.list_keys()
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -242,7 +242,7 @@ def keys_revoke(name: str, data_dir: Path | None) -> None:
 
     from refgen.resources import open_store
 
-    if not open_store(_settings(data_dir=data_dir)).revoke_key(name, datetime.now(UTC)):
+    if not open_store(_settings(data_dir=data_dir)).keys.revoke_key(name, datetime.now(UTC)):
         raise click.ClickException(f"no active key named {name!r}")
     click.echo(f"revoked key {name!r}")
 
@@ -259,7 +259,7 @@ def workers(as_json: bool, data_dir: Path | None) -> None:
     settings = _settings(data_dir=data_dir)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
-    for w in open_store(settings).list_workers():
+    for w in open_store(settings).workers.list_workers():
         status = (
             "stopped" if w.stopped_at else ("alive" if w.alive(now, settings.lease_seconds) else "silent")
         )

@@ -18,13 +18,13 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from refgen.contract.catalogue import Catalogue, catalogue_as_json
-from refgen.domain import Task, TaskKind
+from refgen.domain import ApiKey, Task, TaskKind
 from refgen.errors import Unauthorized
 from refgen.files.base import FileStore
 from refgen.files.urls import FileUrlSigner, LinkMaker
 from refgen.runtime import Runtime
 from refgen.service import Authenticator, TaskService
-from refgen.store.base import ApiKey, TaskStore
+from refgen.store.base import TaskStore
 
 
 def _runtime(request: Request) -> Runtime:
@@ -98,7 +98,7 @@ class TaskLister:
 
 
 def task_lister(request: Request) -> TaskLister:
-    return TaskLister(_runtime(request).store)
+    return TaskLister(_runtime(request).store.tasks)
 
 
 @dataclass(frozen=True)

@@ -18,33 +18,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from refgen.domain import Creation, Task, TaskKind, TaskState
-
-# The ``err_code`` a store writes when it ends a task itself (the worker passes its own to ``fail``).
-CANCELLED = "UserCancelled"  # cancelled by the client (waiting task at once; processing via the flag)
-LEASE_EXHAUSTED = "InternalServiceFailure"  # its workers died ``max_attempts`` times
-OFF_PEAK_EXPIRED = "QuotaExceeded"  # off-peak task not started within the expiry
-
-
-def not_cancellable_message(state: str) -> str:
-    """The message of TaskNotCancellable for a task that already ended in ``state``."""
-    return f"task state is {state}, can not cancel"
-
-
-Route = tuple[TaskKind, str]
-"""What a worker can serve: a task kind and a public model name."""
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    id: str
-    name: str
-    token_hash: str
-    token_encrypted: bytes
-    concurrency: int
-    credits: int | None  # remaining balance; None = unlimited
-    created_at: datetime
-    revoked_at: datetime | None = None
+from refgen.domain import ApiKey, Creation, Route, Task, TaskState
+from refgen.err_codes import ErrCode
 
 
 @dataclass(frozen=True)
@@ -108,7 +83,7 @@ class TaskQueue(Protocol):
         A task whose cancel was requested ends ``failed/UserCancelled`` instead (the client was
         told it is cancelled), and this returns False: discard the result."""
 
-    def fail(self, task_id: str, worker_id: str, err_code: str, now: datetime) -> bool:
+    def fail(self, task_id: str, worker_id: str, err_code: ErrCode, now: datetime) -> bool:
         """Finish with failure (no charge); False if the lease was lost. A task whose cancel was
         requested ends with ``UserCancelled`` whatever ``err_code`` says."""
 

@@ -9,36 +9,52 @@ both slip under its concurrency limit. Credit checks lock the key row the same w
 
 The callback outbox rides on the same transactions: a state change a callback reports inserts its
 ``callback_deliveries`` row before the transaction commits
-(:func:`~refgen.store.sql_outbox.enqueue_callback`). Dispatchers take due deliveries the way
+(:func:`~refgen.store.sql_changes.enqueue_callback`). Dispatchers take due deliveries the way
 workers take tasks (``SKIP LOCKED``, or the SQLite write lock), marking them with a short lease
 (``locked_until``).
 
 Driver errors become :class:`~refgen.errors.StoreError` once, in
 :mod:`refgen.store.sql_transactions`.
 
-:class:`SqlStore` is put together from one part per concern, each in its own module:
+:class:`SqlStore` has one part per concern, each in its own module, all sharing one
+:class:`~refgen.store.sql_transactions.SqlTransactions`:
 
-- :mod:`refgen.store.sql_transactions`: the engine, the read and write transactions, error translation;
-- :mod:`refgen.store.sql_keys`: API keys;
-- :mod:`refgen.store.sql_tasks`: tasks (insert with the credit check, get, list, cancel);
-- :mod:`refgen.store.sql_queue`: the queue (claim, heartbeat, complete, fail, reap, release);
-- :mod:`refgen.store.sql_workers`: the worker registry;
-- :mod:`refgen.store.sql_outbox`: the callback outbox;
-- :mod:`refgen.store.sql_rows`: rows ↔ objects.
+- ``store.keys``: :mod:`refgen.store.sql_keys` (API keys);
+- ``store.tasks``: :mod:`refgen.store.sql_tasks` (insert with the credit check, get, list, cancel);
+- ``store.queue``: :mod:`refgen.store.sql_queue` (claim, heartbeat, complete, fail, reap, release);
+- ``store.workers``: :mod:`refgen.store.sql_workers` (the worker registry);
+- ``store.outbox``: :mod:`refgen.store.sql_outbox` (the callback outbox).
+
+The parts never import each other; what they share lives in its own module:
+:mod:`refgen.store.sql_transactions` (the transactions), :mod:`refgen.store.sql_rows` (rows ↔
+objects) and :mod:`refgen.store.sql_changes` (applying a :class:`~refgen.lifecycle.TaskChange`
+with its callback).
 """
 
 from __future__ import annotations
+
+from sqlalchemy import Engine
 
 from refgen.store.sql_keys import SqlKeys
 from refgen.store.sql_outbox import SqlOutbox
 from refgen.store.sql_queue import SqlQueue
 from refgen.store.sql_tasks import SqlTasks
+from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.sql_workers import SqlWorkers
 
 
-class SqlStore(SqlKeys, SqlTasks, SqlQueue, SqlWorkers, SqlOutbox):
-    """:class:`~refgen.store.base.KeyStore`, :class:`~refgen.store.base.TaskStore`,
-    :class:`~refgen.store.base.TaskQueue`, :class:`~refgen.store.base.WorkerRegistry` and
-    :class:`~refgen.store.base.CallbackOutbox` on an
-    engine from :func:`~refgen.store.engine.make_engine` whose schema is migrated
-    (:func:`~refgen.store.migrate.upgrade`). The caller owns the engine."""
+class SqlStore:
+    """The store on an engine from :func:`~refgen.store.engine.make_engine` whose schema is
+    migrated (:func:`~refgen.store.migrate.upgrade`). The caller owns the engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._db = SqlTransactions(engine)
+        self.keys = SqlKeys(self._db)
+        self.tasks = SqlTasks(self._db)
+        self.queue = SqlQueue(self._db)
+        self.outbox = SqlOutbox(self._db)
+        self.workers = SqlWorkers(self._db)
+
+    def ping(self) -> bool:
+        """Whether the database answers (for readiness checks)."""
+        return self._db.ping()

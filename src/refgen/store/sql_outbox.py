@@ -1,5 +1,5 @@
-"""The callback outbox in the SQL store: queue a task's callback in the transaction of its state
-change (:func:`enqueue_callback`), then claim, record, list and redeliver deliveries.
+"""The callback outbox in the SQL store: claim, record, list and redeliver deliveries (a task's
+state change queues its callback in its own transaction, :func:`~refgen.store.sql_changes.enqueue_callback`).
 
 Dispatchers take due deliveries the way workers take tasks (``SKIP LOCKED``, or the SQLite write
 lock), marking them with a short lease (``locked_until``).
@@ -7,24 +7,25 @@ lock), marking them with a short lease (``locked_until``).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, exists, insert, or_, select, update
 
-from refgen.domain import TaskState
 from refgen.store.base import CallbackAttempt, CallbackDelivery, DeliveryStatus
-from refgen.store.schema import callback_attempts, callback_deliveries, tasks
+from refgen.store.schema import callback_attempts, callback_deliveries
 from refgen.store.sql_rows import row_to_delivery
 from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.times import as_utc, optional_utc
 
 
-class SqlOutbox(SqlTransactions):
+class SqlOutbox:
     """:class:`~refgen.store.base.CallbackOutbox` on the ``callback_deliveries`` and
     ``callback_attempts`` tables."""
+
+    def __init__(self, db: SqlTransactions) -> None:
+        self._db = db
 
     def claim_deliveries(self, now: datetime, limit: int, lease_seconds: float) -> list[CallbackDelivery]:
         now = as_utc(now)
@@ -52,10 +53,10 @@ class SqlOutbox(SqlTransactions):
             .limit(limit)
         )
         # most polls find nothing: look without the write lock first
-        with self._read() as connection:
+        with self._db.read() as connection:
             if connection.execute(due.limit(1)).first() is None:
                 return []
-        with self._write() as connection:
+        with self._db.write() as connection:
             ids = connection.execute(due.with_for_update(skip_locked=True)).scalars().all()
             if not ids:
                 return []
@@ -82,7 +83,7 @@ class SqlOutbox(SqlTransactions):
         next_attempt_at: datetime | None,
     ) -> CallbackDelivery | None:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             row = connection.execute(
                 select(callback_deliveries.c.status, callback_deliveries.c.attempts)
                 .where(callback_deliveries.c.id == delivery_id)
@@ -118,7 +119,7 @@ class SqlOutbox(SqlTransactions):
             return _get_delivery(connection, delivery_id)
 
     def get_delivery(self, delivery_id: str) -> CallbackDelivery | None:
-        with self._read() as connection:
+        with self._db.read() as connection:
             return _get_delivery(connection, delivery_id)
 
     def list_deliveries(self, task_id: str | None = None, limit: int = 100) -> list[CallbackDelivery]:
@@ -126,14 +127,14 @@ class SqlOutbox(SqlTransactions):
         if task_id is not None:
             query = query.where(callback_deliveries.c.task_id == task_id)
         query = query.order_by(callback_deliveries.c.created_at.desc(), callback_deliveries.c.id.desc())
-        with self._read() as connection:
+        with self._db.read() as connection:
             rows = list(reversed(connection.execute(query.limit(limit)).all()))
             histories = _histories(connection, [row.id for row in rows])
         return [row_to_delivery(row, histories.get(row.id, ())) for row in rows]
 
     def redeliver(self, delivery_id: str, now: datetime) -> CallbackDelivery | None:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             result = connection.execute(
                 update(callback_deliveries)
                 .where(callback_deliveries.c.id == delivery_id)
@@ -147,35 +148,6 @@ class SqlOutbox(SqlTransactions):
             if result.rowcount != 1:
                 return None
             return _get_delivery(connection, delivery_id)
-
-
-def enqueue_callback(connection: Connection, task_id: str, state: TaskState, now: datetime) -> None:
-    """Queue the callback reporting ``state`` for a task that has a ``callback_url`` (in the
-    caller's transaction, with the state change itself)."""
-    row = connection.execute(
-        select(tasks.c.key_id, tasks.c.callback_url, tasks.c.progress).where(tasks.c.id == task_id)
-    ).first()
-    if row is None or not row.callback_url:
-        return
-    connection.execute(
-        insert(callback_deliveries).values(
-            id=uuid.uuid4().hex,
-            task_id=task_id,
-            key_id=row.key_id,
-            state=state.value,
-            url=row.callback_url,
-            progress=row.progress,
-            status=DeliveryStatus.PENDING.value,
-            attempts=0,
-            round_attempts=0,
-            next_attempt_at=now,
-            locked_until=None,
-            last_status_code=None,
-            last_error=None,
-            created_at=now,
-            delivered_at=None,
-        )
-    )
 
 
 def _get_delivery(connection: Connection, delivery_id: str) -> CallbackDelivery | None:

@@ -4,8 +4,9 @@ worker's tasks.
 The claim picks its task ``FOR UPDATE SKIP LOCKED`` (two workers never wait for, nor take, the
 same task) and locks the key row ``FOR UPDATE`` before counting the key's processing tasks, so two
 workers claiming two tasks of one key at once cannot both slip under its concurrency limit (on
-SQLite the write lock serialises claims). Each state change queues its callback in the same
-transaction (:func:`~refgen.store.sql_outbox.enqueue_callback`).
+SQLite the write lock serialises claims). What each change does to the task is decided by
+:mod:`refgen.lifecycle`; this module finds the rows, locks them, and applies the answer with its
+callback in the same transaction (:func:`~refgen.store.sql_changes.apply_change`).
 """
 
 from __future__ import annotations
@@ -14,20 +15,27 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, case, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, false, func, or_, select
 
-from refgen.domain import Creation, Task, TaskState
-from refgen.store.base import CANCELLED, LEASE_EXHAUSTED, OFF_PEAK_EXPIRED, Heartbeat, Route
+from refgen import lifecycle
+from refgen.domain import WAITING_STATES, Creation, Route, Task, TaskState
+from refgen.err_codes import ErrCode
+from refgen.store.base import Heartbeat
 from refgen.store.schema import api_keys, tasks, workers
-from refgen.store.sql_outbox import enqueue_callback
-from refgen.store.sql_rows import creations_json
-from refgen.store.sql_tasks import PROCESSING, WAITING, load_task
+from refgen.store.sql_changes import apply_change
+from refgen.store.sql_rows import load_task
 from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.times import as_utc
 
+WAITING = sorted(state.value for state in WAITING_STATES)
+LEASED = lifecycle.LEASED.value
 
-class SqlQueue(SqlTransactions):
+
+class SqlQueue:
     """:class:`~refgen.store.base.TaskQueue` on the ``tasks`` table (the task table is the queue)."""
+
+    def __init__(self, db: SqlTransactions) -> None:
+        self._db = db
 
     def claim(
         self, worker_id: str, routes: Collection[Route] | None, lease_seconds: float, now: datetime
@@ -37,14 +45,14 @@ class SqlQueue(SqlTransactions):
         running_count = (
             select(func.count())
             .select_from(running)
-            .where(running.c.key_id == tasks.c.key_id, running.c.state == PROCESSING)
+            .where(running.c.key_id == tasks.c.key_id, running.c.state == LEASED)
             .scalar_subquery()
         )
-        with self._write() as connection:
+        with self._db.write() as connection:
             full_keys: set[str] = set()
             while True:
                 candidate = (
-                    select(tasks.c.id, tasks.c.key_id)
+                    select(tasks.c.id, tasks.c.key_id, tasks.c.state, tasks.c.cancel_requested)
                     .join(api_keys, api_keys.c.id == tasks.c.key_id)
                     .where(
                         tasks.c.state.in_(WAITING),
@@ -70,27 +78,20 @@ class SqlQueue(SqlTransactions):
                     select(api_keys.c.concurrency).where(api_keys.c.id == row.key_id).with_for_update()
                 ).scalar_one()
                 processing = connection.execute(
-                    select(func.count()).where(tasks.c.key_id == row.key_id, tasks.c.state == PROCESSING)
+                    select(func.count()).where(tasks.c.key_id == row.key_id, tasks.c.state == LEASED)
                 ).scalar_one()
                 if processing >= concurrency:
                     full_keys.add(row.key_id)
                     continue
-                result = connection.execute(
-                    update(tasks)
-                    .where(
-                        tasks.c.id == row.id, tasks.c.state.in_(WAITING), tasks.c.cancel_requested.is_(False)
-                    )
-                    .values(
-                        state=PROCESSING,
-                        worker_id=worker_id,
-                        lease_expires_at=now + timedelta(seconds=lease_seconds),
-                        started_at=now,
-                        attempts=tasks.c.attempts + 1,
-                    )
+                change = lifecycle.claim(
+                    TaskState(row.state),
+                    cancel_requested=bool(row.cancel_requested),
+                    worker_id=worker_id,
+                    lease_seconds=lease_seconds,
+                    now=now,
                 )
-                if result.rowcount != 1:  # taken meanwhile; cannot happen under the locks above
+                if not apply_change(connection, row.id, change):  # cannot happen under the locks above
                     continue
-                enqueue_callback(connection, row.id, TaskState.PROCESSING, now)
                 task = load_task(connection, row.id)
                 assert task is not None
                 return task
@@ -99,62 +100,52 @@ class SqlQueue(SqlTransactions):
         self, task_id: str, worker_id: str, progress: int, lease_seconds: float, now: datetime
     ) -> Heartbeat:
         now = as_utc(now)
-        progress = max(0, min(100, progress))
-        with self._write() as connection:
-            result = connection.execute(
-                update(tasks)
-                .where(tasks.c.id == task_id, tasks.c.worker_id == worker_id, tasks.c.state == PROCESSING)
-                .values(
-                    lease_expires_at=now + timedelta(seconds=lease_seconds),
-                    progress=case((tasks.c.progress < progress, progress), else_=tasks.c.progress),
+        with self._db.write() as connection:
+            row = connection.execute(
+                select(tasks.c.state, tasks.c.worker_id, tasks.c.progress, tasks.c.cancel_requested)
+                .where(tasks.c.id == task_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return Heartbeat(still_owner=False, cancel_requested=False)
+            state = TaskState(row.state)
+            owner = lifecycle.held_by(state, row.worker_id, worker_id)
+            if owner:
+                change = lifecycle.heartbeat(
+                    state,
+                    progress=row.progress,
+                    reported=progress,
+                    worker_id=worker_id,
+                    lease_seconds=lease_seconds,
+                    now=now,
                 )
-            )
-            flag = connection.execute(
-                select(tasks.c.cancel_requested).where(tasks.c.id == task_id)
-            ).scalar_one_or_none()
-            return Heartbeat(still_owner=result.rowcount == 1, cancel_requested=bool(flag))
+                owner = apply_change(connection, task_id, change)
+            return Heartbeat(still_owner=owner, cancel_requested=bool(row.cancel_requested))
 
     def complete(self, task_id: str, worker_id: str, creations: Sequence[Creation], now: datetime) -> bool:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             row = _owned(connection, task_id, worker_id)
             if row is None:
                 return False
-            if row.cancel_requested:
-                _finish(connection, task_id, TaskState.FAILED, now, err_code=CANCELLED)
-                enqueue_callback(connection, task_id, TaskState.FAILED, now)
-                return False
-            _finish(
-                connection,
-                task_id,
-                TaskState.SUCCESS,
-                now,
-                progress=100,
-                creations=creations_json(creations),
+            change = lifecycle.complete(
+                TaskState(row.state),
+                cancel_requested=bool(row.cancel_requested),
+                creations=creations,
+                now=now,
             )
-            connection.execute(
-                update(api_keys)
-                .where(api_keys.c.id == row.key_id, api_keys.c.credits.is_not(None))
-                .values(credits=api_keys.c.credits - row.credits)
-            )
-            enqueue_callback(connection, task_id, TaskState.SUCCESS, now)
-            return True
+            return apply_change(connection, task_id, change) and change.succeeded
 
-    def fail(self, task_id: str, worker_id: str, err_code: str, now: datetime) -> bool:
+    def fail(self, task_id: str, worker_id: str, err_code: ErrCode, now: datetime) -> bool:
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             row = _owned(connection, task_id, worker_id)
             if row is None:
                 return False
-            _finish(
-                connection,
-                task_id,
-                TaskState.FAILED,
-                now,
-                err_code=CANCELLED if row.cancel_requested else err_code,
+            change = lifecycle.fail(
+                TaskState(row.state), cancel_requested=bool(row.cancel_requested), err_code=err_code, now=now
             )
-            enqueue_callback(connection, task_id, TaskState.FAILED, now)
-            return True
+            return apply_change(connection, task_id, change)
 
     def reap(
         self,
@@ -172,37 +163,26 @@ class SqlQueue(SqlTransactions):
                 workers.c.last_seen_at >= now - timedelta(seconds=worker_timeout),
             )
             expired = and_(expired, or_(tasks.c.worker_id.is_(None), tasks.c.worker_id.not_in(alive)))
-        with self._write() as connection:
+        with self._db.write() as connection:
             changed = _take_back(connection, expired, now, max_attempts, skip_locked=True)
-            stale = (
-                connection.execute(
-                    select(tasks.c.id)
-                    .where(
-                        tasks.c.off_peak.is_(True), tasks.c.state.in_(WAITING), tasks.c.created_at < cutoff
-                    )
-                    .order_by(tasks.c.created_at, tasks.c.id)
-                    .with_for_update(skip_locked=True)
-                )
-                .scalars()
-                .all()
-            )
-            for task_id in stale:
-                result = connection.execute(
-                    update(tasks)
-                    .where(tasks.c.id == task_id, tasks.c.state.in_(WAITING))
-                    .values(state=TaskState.FAILED.value, err_code=OFF_PEAK_EXPIRED, finished_at=now)
-                )
-                if result.rowcount == 1:
-                    enqueue_callback(connection, task_id, TaskState.FAILED, now)
-                    changed.append(task_id)
+            stale = connection.execute(
+                select(tasks.c.id, tasks.c.state, tasks.c.off_peak)
+                .where(tasks.c.off_peak.is_(True), tasks.c.state.in_(WAITING), tasks.c.created_at < cutoff)
+                .order_by(tasks.c.created_at, tasks.c.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in stale:
+                change = lifecycle.expire_off_peak(TaskState(row.state), off_peak=bool(row.off_peak), now=now)
+                if apply_change(connection, row.id, change):
+                    changed.append(row.id)
         return changed
 
     def release_worker(self, worker_id: str, now: datetime, max_attempts: int | None = None) -> list[str]:
         """Take back the tasks of a worker known to be dead, without waiting for their leases:
-        as :meth:`reap` does for an expired lease (requeue; fail a cancel-flagged task, or one
-        that already had ``max_attempts`` attempts when that is given). Returns the changed ids."""
+        as :meth:`reap` does for an expired lease (:func:`refgen.lifecycle.hand_back`, with
+        ``max_attempts`` when given). Returns the changed ids."""
         now = as_utc(now)
-        with self._write() as connection:
+        with self._db.write() as connection:
             return _take_back(connection, tasks.c.worker_id == worker_id, now, max_attempts)
 
 
@@ -214,44 +194,31 @@ def _take_back(
     *,
     skip_locked: bool = False,
 ) -> list[str]:
-    """Processing tasks matching ``condition`` lose their worker: back to the queue, or failed."""
+    """Processing tasks matching ``condition`` lose their worker (:func:`refgen.lifecycle.hand_back`)."""
     rows = connection.execute(
-        select(tasks.c.id, tasks.c.attempts, tasks.c.cancel_requested)
-        .where(tasks.c.state == PROCESSING, condition)
+        select(tasks.c.id, tasks.c.state, tasks.c.attempts, tasks.c.cancel_requested)
+        .where(tasks.c.state == LEASED, condition)
         .order_by(tasks.c.created_at, tasks.c.id)
         .with_for_update(skip_locked=skip_locked)
     ).all()
     changed: list[str] = []
     for row in rows:
-        values: dict[str, Any] = {"worker_id": None, "lease_expires_at": None}
-        if row.cancel_requested:
-            values.update(state=TaskState.FAILED.value, err_code=CANCELLED, finished_at=now)
-        elif max_attempts is not None and row.attempts >= max_attempts:
-            values.update(state=TaskState.FAILED.value, err_code=LEASE_EXHAUSTED, finished_at=now)
-        else:
-            values.update(state=TaskState.QUEUEING.value, progress=0)
-        result = connection.execute(
-            update(tasks).where(tasks.c.id == row.id, tasks.c.state == PROCESSING).values(**values)
+        change = lifecycle.hand_back(
+            TaskState(row.state),
+            cancel_requested=bool(row.cancel_requested),
+            attempts=row.attempts,
+            max_attempts=max_attempts,
+            now=now,
         )
-        if result.rowcount == 1:
-            if values["state"] == TaskState.FAILED.value:
-                enqueue_callback(connection, row.id, TaskState.FAILED, now)
+        if apply_change(connection, row.id, change):
             changed.append(row.id)
     return changed
 
 
-def _owned(connection: Connection, task_id: str, worker_id: str) -> Row[Any, Any, Any] | None:
+def _owned(connection: Connection, task_id: str, worker_id: str) -> Row[Any, Any] | None:
     """The task's row, locked, when ``worker_id`` still holds it; else None."""
     return connection.execute(
-        select(tasks.c.key_id, tasks.c.credits, tasks.c.cancel_requested)
-        .where(tasks.c.id == task_id, tasks.c.worker_id == worker_id, tasks.c.state == PROCESSING)
+        select(tasks.c.state, tasks.c.cancel_requested)
+        .where(tasks.c.id == task_id, tasks.c.worker_id == worker_id, tasks.c.state == LEASED)
         .with_for_update()
     ).first()
-
-
-def _finish(connection: Connection, task_id: str, state: TaskState, now: datetime, **values: Any) -> None:
-    connection.execute(
-        update(tasks)
-        .where(tasks.c.id == task_id)
-        .values(state=state.value, finished_at=now, lease_expires_at=None, **values)
-    )

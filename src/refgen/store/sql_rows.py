@@ -9,10 +9,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row, select
 
-from refgen.domain import Creation, Task, TaskKind, TaskSpec, TaskState
-from refgen.store.base import ApiKey, CallbackAttempt, CallbackDelivery, DeliveryStatus
+from refgen.domain import ApiKey, Creation, Task, TaskKind, TaskSpec, TaskState
+from refgen.store.base import CallbackAttempt, CallbackDelivery, DeliveryStatus
+from refgen.store.schema import tasks
 from refgen.store.times import as_utc, optional_utc
 
 
@@ -152,6 +153,11 @@ def row_to_task(row: Row[Any]) -> Task:
         cancel_requested=bool(row.cancel_requested),
         creations=_creations_from_json(row.creations),
     )
+
+
+def load_task(connection: Connection, task_id: str) -> Task | None:
+    row = connection.execute(select(tasks).where(tasks.c.id == task_id)).first()
+    return None if row is None else row_to_task(row)
 
 
 def row_to_delivery(row: Row[Any], history: Sequence[CallbackAttempt] = ()) -> CallbackDelivery:

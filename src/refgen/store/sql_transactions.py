@@ -1,9 +1,9 @@
 """The SQL store's transactions: the engine, one read or write transaction at a time, and the one
 place where driver errors become :class:`~refgen.errors.StoreError`.
 
-Every part of :class:`~refgen.store.sql.SqlStore` (keys, tasks, queue, workers, outbox) builds on
-:class:`SqlTransactions`: a read takes a plain transaction, a write one that holds the write lock
-from its start (``BEGIN IMMEDIATE`` on SQLite, see :mod:`refgen.store.engine`).
+Every part of :class:`~refgen.store.sql.SqlStore` (keys, tasks, queue, workers, outbox) is given
+the store's one :class:`SqlTransactions`: a read takes a plain transaction, a write one that holds
+the write lock from its start (``BEGIN IMMEDIATE`` on SQLite, see :mod:`refgen.store.engine`).
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ class SqlTransactions:
         self._writer = engine.execution_options(**{BEGIN_IMMEDIATE: True})
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def read(self) -> Iterator[Connection]:
         with _translate(), self._engine.begin() as connection:
             yield connection
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def write(self) -> Iterator[Connection]:
         with _translate(), self._writer.begin() as connection:
             yield connection
 

@@ -13,8 +13,11 @@ from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.times import as_utc
 
 
-class SqlWorkers(SqlTransactions):
+class SqlWorkers:
     """:class:`~refgen.store.base.WorkerRegistry` on the ``workers`` table."""
+
+    def __init__(self, db: SqlTransactions) -> None:
+        self._db = db
 
     def register_worker(self, worker: WorkerInfo) -> None:
         values = {
@@ -25,13 +28,13 @@ class SqlWorkers(SqlTransactions):
             "last_seen_at": as_utc(worker.last_seen_at),
             "stopped_at": None,
         }
-        with self._write() as connection:
+        with self._db.write() as connection:
             updated = connection.execute(update(workers).where(workers.c.id == worker.id).values(**values))
             if updated.rowcount == 0:
                 connection.execute(insert(workers).values(id=worker.id, **values))
 
     def worker_seen(self, worker_id: str, now: datetime) -> None:
-        with self._write() as connection:
+        with self._db.write() as connection:
             connection.execute(
                 update(workers)
                 .where(workers.c.id == worker_id, workers.c.stopped_at.is_(None))
@@ -39,7 +42,7 @@ class SqlWorkers(SqlTransactions):
             )
 
     def worker_stopped(self, worker_id: str, now: datetime) -> None:
-        with self._write() as connection:
+        with self._db.write() as connection:
             connection.execute(
                 update(workers)
                 .where(workers.c.id == worker_id, workers.c.stopped_at.is_(None))
@@ -47,7 +50,7 @@ class SqlWorkers(SqlTransactions):
             )
 
     def list_workers(self) -> list[WorkerInfo]:
-        with self._read() as connection:
+        with self._db.read() as connection:
             rows = connection.execute(select(workers).order_by(workers.c.started_at.desc(), workers.c.id))
             return [
                 WorkerInfo(

@@ -16,10 +16,9 @@ import numpy as np
 
 from refgen.backends.base import GenerationBackend
 from refgen.contract.catalogue import CATALOGUE
-from refgen.domain import TaskKind
+from refgen.domain import Route, TaskKind
 from refgen.errors import GenerationCancelled
 from refgen.generation import CancelToken, Frame, GenerationJob, ImageOutput, ProgressFn, VideoOutput
-from refgen.store.base import Route
 
 SAMPLE_RATE = 48_000
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from refgen.domain import Task, TaskKind, TaskSpec, TaskState
-from refgen.store.base import ApiKey
+from refgen.domain import ApiKey, Task, TaskKind, TaskSpec, TaskState
 
 _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 
-from refgen.domain import Task, TaskState
-from refgen.errors import CreditInsufficient, StoreError, TaskNotCancellable, TaskNotFound
-from refgen.store.base import CANCELLED, not_cancellable_message
+from refgen import lifecycle
+from refgen.domain import TERMINAL_STATES, Task, TaskState
+from refgen.errors import CreditInsufficient, StoreError, TaskNotFound
 from refgen.store.times import as_utc, optional_utc
-from refgen.testing.memory_state import FINISHED, WAITING, MemoryState
+from refgen.testing.memory_state import MemoryState
 
 
-class MemoryTasks(MemoryState):
+class MemoryTasks:
     """:class:`~refgen.store.base.TaskStore` in memory."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
 
     def insert_task(self, task: Task) -> None:
         stored = copy.deepcopy(task)
@@ -26,52 +29,45 @@ class MemoryTasks(MemoryState):
         stored.lease_expires_at = optional_utc(stored.lease_expires_at)
         stored.reference_keys = list(stored.reference_keys)
         stored.creations = list(stored.creations)
-        with self._lock:
-            key = self._keys.get(task.key_id)
+        with self._state.lock:
+            key = self._state.keys.get(task.key_id)
             if key is None:
                 raise StoreError(f"unknown key id {task.key_id!r}")
-            if task.id in self._tasks:
+            if task.id in self._state.tasks:
                 raise StoreError(f"database error: IntegrityError: duplicate task id {task.id!r}")
             if key.credits is not None:
                 reserved = sum(
                     t.spec.credits
-                    for t in self._tasks.values()
-                    if t.key_id == key.id and t.state not in FINISHED
+                    for t in self._state.tasks.values()
+                    if t.key_id == key.id and t.state not in TERMINAL_STATES
                 )
                 if key.credits - reserved < task.spec.credits:
                     raise CreditInsufficient()
-            self._tasks[stored.id] = stored
+            self._state.tasks[stored.id] = stored
 
     def get_task(self, task_id: str) -> Task | None:
-        with self._lock:
-            task = self._tasks.get(task_id)
+        with self._state.lock:
+            task = self._state.tasks.get(task_id)
             return None if task is None else copy.deepcopy(task)
 
     def list_tasks(self, key_id: str, limit: int = 100) -> list[Task]:
         """The key's tasks, newest first."""
-        with self._lock:
-            mine = [t for t in self._tasks.values() if t.key_id == key_id]
+        with self._state.lock:
+            mine = [t for t in self._state.tasks.values() if t.key_id == key_id]
             mine.sort(key=lambda t: (t.created_at, t.id), reverse=True)
             return [copy.deepcopy(t) for t in mine[:limit]]
 
     def request_cancel(self, task_id: str, now: datetime) -> Task:
         now = as_utc(now)
-        with self._lock:
-            task = self._tasks.get(task_id)
+        with self._state.lock:
+            task = self._state.tasks.get(task_id)
             if task is None:
                 raise TaskNotFound()
-            if task.state in FINISHED:
-                raise TaskNotCancellable(not_cancellable_message(task.state.value))
-            task.cancel_requested = True
-            if task.state in WAITING:
-                task.state = TaskState.FAILED
-                task.err_code = CANCELLED
-                task.finished_at = now
-                self._enqueue_callback(task, now)
+            self._state.apply(task, lifecycle.request_cancel(task.state, now=now))
             return copy.deepcopy(task)
 
     def mark_queueing(self, task_id: str) -> None:
-        with self._lock:
-            task = self._tasks.get(task_id)
-            if task is not None and task.state is TaskState.CREATED:
-                task.state = TaskState.QUEUEING
+        with self._state.lock:
+            task = self._state.tasks.get(task_id)
+            if task is not None:
+                self._state.apply(task, lifecycle.mark_queueing())

@@ -16,10 +16,10 @@ from sqlalchemy import Engine
 from refgen.backends.base import GenerationBackend
 from refgen.backends.registry import ModelMapError, ModelRoute, build_backends, model_routes
 from refgen.clock import utcnow
+from refgen.domain import Route
 from refgen.files.base import FileStore
 from refgen.resources import ServerStore, open_engine, open_files, open_store
 from refgen.settings import Settings
-from refgen.store.base import Route
 from refgen.store.notify import TaskListener
 from refgen.worker.loop import Signal, Worker, WorkerTiming
 from refgen.worker.presence import WorkerPresence
@@ -106,9 +106,9 @@ def assemble_worker(
         engine.dispose()
         raise
     timing = WorkerTiming(lease_seconds=settings.lease_seconds, heartbeat_seconds=settings.heartbeat_seconds)
-    worker = Worker(store, files, backends, worker_id=worker_id, timing=timing)
+    worker = Worker(store.queue, files, backends, worker_id=worker_id, timing=timing)
     presence = WorkerPresence(
-        store, worker.worker_id, worker.models, interval=settings.heartbeat_seconds * 4, clock=utcnow
+        store.workers, worker.worker_id, worker.models, interval=settings.heartbeat_seconds * 4, clock=utcnow
     )
     listener = None
     if TaskListener.wanted(settings.resolved_database_url):

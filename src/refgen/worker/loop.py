@@ -14,17 +14,15 @@ from typing import Protocol
 from refgen.backends.base import GenerationBackend
 from refgen.backends.registry import describe
 from refgen.clock import utcnow
-from refgen.domain import Task
+from refgen.domain import Creation, Route, Task
 from refgen.errors import BackendError, GenerationCancelled, StoreError
 from refgen.files.base import FileStore
-from refgen.store.base import Route, TaskQueue
+from refgen.store.base import TaskQueue
 from refgen.worker.execute import execute_task, output_prefix
 from refgen.worker.lease import TaskLease
+from refgen.worker.outcome import Outcome, Verdict, decide
 
 log = logging.getLogger("refgen.worker")
-
-CANCELLED = "UserCancelled"
-INTERNAL = "InternalServiceFailure"
 
 
 def new_worker_id() -> str:
@@ -112,6 +110,8 @@ class Worker:
                 wake.clear()
 
     def run_task(self, task: Task) -> None:
+        """Run the task under a lease, turn what happened into an outcome
+        (:func:`~refgen.worker.outcome.decide`) and apply it."""
         lease = TaskLease(
             self._queue,
             task.id,
@@ -123,35 +123,40 @@ class Worker:
         )
         backend = self._backends[(task.spec.kind, task.spec.model)]
         with lease:
+            result: Creation | Exception
             try:
-                creation = execute_task(task, backend, self._files, lease, self._scratch)
-            except GenerationCancelled:
-                if self._handing_back.is_set() and not lease.cancel_requested and not lease.lost:
-                    released = self._queue.release_worker(self.worker_id, self._clock())
-                    log.info("worker %s handed back %s", self.worker_id, ", ".join(released))
-                    return
-                self._finish_failed(task, lease, CANCELLED)
-                return
+                result = execute_task(task, backend, self._files, lease, self._scratch)
+            except GenerationCancelled as exc:
+                result = exc
             except BackendError as exc:
                 log.warning("task %s failed in %s: %s", task.id, backend.name, exc)
-                self._finish_failed(task, lease, CANCELLED if lease.cancel_requested else exc.reason)
-                return
-            except Exception:
+                result = exc
+            except Exception as exc:
                 log.exception("task %s failed in %s", task.id, backend.name)
-                self._finish_failed(task, lease, CANCELLED if lease.cancel_requested else INTERNAL)
-                return
-            lease.beat()  # learn of a cancel or a lost lease that came in while encoding
-            if lease.lost or lease.cancel_requested:
-                self._files.delete_prefix(output_prefix(task))
-                if not lease.lost:
-                    self._finish_failed(task, lease, CANCELLED)
-                return
-            if not self._queue.complete(task.id, self.worker_id, [creation], self._clock()):
+                result = exc
+            else:
+                lease.beat()  # learn of a cancel or a lost lease that came in while encoding
+            outcome = decide(
+                result,
+                cancel_requested=lease.cancel_requested,
+                lease_lost=lease.lost,
+                handing_back=self._handing_back.is_set(),
+            )
+            self._apply(task, outcome)
+
+    def _apply(self, task: Task, outcome: Outcome) -> None:
+        if outcome.delete_outputs:
+            self._files.delete_prefix(output_prefix(task))
+        if outcome.verdict is Verdict.HAND_BACK:
+            released = self._queue.release_worker(self.worker_id, self._clock())
+            log.info("worker %s handed back %s", self.worker_id, ", ".join(released))
+        elif outcome.verdict is Verdict.DISCARD:
+            log.info("task %s: lease lost, leaving it to its new owner", task.id)
+        elif outcome.verdict is Verdict.FAIL:
+            assert outcome.err_code is not None
+            self._queue.fail(task.id, self.worker_id, outcome.err_code, self._clock())
+        else:
+            assert outcome.creation is not None
+            if not self._queue.complete(task.id, self.worker_id, [outcome.creation], self._clock()):
                 log.warning("task %s finished after its lease was lost; result discarded", task.id)
                 self._files.delete_prefix(output_prefix(task))
-
-    def _finish_failed(self, task: Task, lease: TaskLease, err_code: str) -> None:
-        if lease.lost:
-            log.info("task %s: lease lost, leaving it to its new owner", task.id)
-            return
-        self._queue.fail(task.id, self.worker_id, err_code, self._clock())

@@ -61,10 +61,12 @@ class App:
         store = open_store(settings, engine=self.engine)
         files = LocalFileStore(settings.files_dir)
         timing = WorkerTiming(lease_seconds=10, heartbeat_seconds=0.05, poll_seconds=0.05)
-        workers = ThreadWorkers([Worker(store, files, every_route(FakeBackend(), MODELS), timing=timing)])
+        workers = ThreadWorkers(
+            [Worker(store.queue, files, every_route(FakeBackend(), MODELS), timing=timing)]
+        )
         runtime = build_runtime(settings, store=store, files=files, workers=workers)
         if not self.token:
-            _, self.token = create_key(store, runtime.cipher, "receiver-owner")
+            _, self.token = create_key(store.keys, runtime.cipher, "receiver-owner")
         self.server = uvicorn.Server(
             uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=self.port, log_level="warning")
         )
@@ -104,7 +106,7 @@ class App:
         settings = Settings(data_dir=self.data_dir)
         engine = open_engine(settings, migrate=False)
         try:
-            return list(open_store(settings, engine=engine).list_deliveries(task_id))
+            return list(open_store(settings, engine=engine).outbox.list_deliveries(task_id))
         finally:
             engine.dispose()
 

@@ -98,9 +98,9 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     assert backends[(TaskKind.VIDEO, "viduq1")] is backends[(TaskKind.VIDEO, "vidu2.0")]
     store = MemoryStore()
     files = LocalFileStore(root / "files")
-    workers = ThreadWorkers([Worker(store, files, backends, timing=FAST)])
+    workers = ThreadWorkers([Worker(store.queue, files, backends, timing=FAST)])
     runtime = build_runtime(settings, store=store, files=files, workers=workers)
-    _, token = create_key(store, runtime.cipher, "gpu-tester")
+    _, token = create_key(store.keys, runtime.cipher, "gpu-tester")
     with TestClient(create_app(runtime=runtime)) as client:
         yield Api(client, backends, token, model_map)
     for backend in set(backends.values()):

@@ -64,7 +64,7 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
     workers = ThreadWorkers(
         [
             Worker(
-                store,
+                store.queue,
                 files,
                 every_route(backend),
                 timing=timing,
@@ -72,7 +72,7 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
         ]
     )
     runtime = build_runtime(settings, store=store, files=files, workers=workers)
-    _, token = create_key(store, runtime.cipher, "live")
+    _, token = create_key(store.keys, runtime.cipher, "live")
     server = uvicorn.Server(
         uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
     )

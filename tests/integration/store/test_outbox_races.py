@@ -43,11 +43,11 @@ def _dispatch_until_empty(url: str, barrier: Any) -> list[tuple[str, float, floa
         barrier.wait(timeout=60)
         taken: list[tuple[str, float, float]] = []
         now = T0 + timedelta(hours=1)
-        while batch := store.claim_deliveries(now, 3, 60):
+        while batch := store.outbox.claim_deliveries(now, 3, 60):
             claimed = time.time()
             for delivery in batch:
                 recording = time.time()
-                store.record_attempt(
+                store.outbox.record_attempt(
                     delivery.id, now, status_code=200, error=None, delivered=True, next_attempt_at=None
                 )
                 taken.append((delivery.id, claimed, recording))
@@ -96,15 +96,15 @@ def test_outbox_migrations_build_the_schema_module(engine: Engine) -> None:
 def test_outbox_every_delivery_taken_once_and_in_order_per_task(url: str, engine: Engine) -> None:
     store = SqlStore(engine)
     key = make_api_key("k", concurrency=1000)
-    store.add_key(key)
+    store.keys.add_key(key)
     for i in range(60):
-        store.insert_task(make_task(f"t{i:02d}", key.id, created_at=T0, callback_url=HOOK))
+        store.tasks.insert_task(make_task(f"t{i:02d}", key.id, created_at=T0, callback_url=HOOK))
     for i in range(60):  # processing, then (for half of them) success: 90 deliveries
-        task = store.claim("w", None, 600, T0 + timedelta(seconds=i))
+        task = store.queue.claim("w", None, 600, T0 + timedelta(seconds=i))
         assert task is not None
         if i % 2 == 0:
-            assert store.complete(task.id, "w", [], T0 + timedelta(seconds=i, milliseconds=500))
-    all_ids = [d.id for d in store.list_deliveries(limit=1000)]
+            assert store.queue.complete(task.id, "w", [], T0 + timedelta(seconds=i, milliseconds=500))
+    all_ids = [d.id for d in store.outbox.list_deliveries(limit=1000)]
     assert len(all_ids) == 90
 
     taken = _race(url)
@@ -112,10 +112,10 @@ def test_outbox_every_delivery_taken_once_and_in_order_per_task(url: str, engine
     every = [delivery_id for got in taken for delivery_id, _, _ in got]
     assert Counter(every) == Counter(all_ids)  # all taken, none twice
     assert sum(1 for got in taken if got) >= 2  # the processes really competed
-    for delivery in store.list_deliveries(limit=1000):
+    for delivery in store.outbox.list_deliveries(limit=1000):
         assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
     times = {delivery_id: (claimed, recording) for got in taken for delivery_id, claimed, recording in got}
     for i in range(0, 60, 2):  # a task's success was taken only after its processing's record began
-        processing, success = store.list_deliveries(f"t{i:02d}")
+        processing, success = store.outbox.list_deliveries(f"t{i:02d}")
         assert (processing.state, success.state) == (TaskState.PROCESSING, TaskState.SUCCESS)
         assert times[success.id][0] >= times[processing.id][1]

@@ -39,10 +39,10 @@ def test_migrate_builds_the_schema_module_exactly(engine: Engine) -> None:
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     upgrade(engine)
-    SqlStore(engine).add_key(make_api_key("alice"))
+    SqlStore(engine).keys.add_key(make_api_key("alice"))
     upgrade(engine)
     assert current_revision(engine) == head_revision()
-    assert [k.name for k in SqlStore(engine).list_keys()] == ["alice"]
+    assert [k.name for k in SqlStore(engine).keys.list_keys()] == ["alice"]
 
 
 def test_migrate_accepts_a_url_and_creates_the_folder(tmp_path: Path) -> None:

@@ -30,10 +30,10 @@ def _claim_until_empty(url: str, worker_id: str, barrier: Any, complete: bool) -
         store = SqlStore(engine)
         barrier.wait(timeout=60)
         claimed: list[str] = []
-        while (task := store.claim(worker_id, None, 600, T0)) is not None:
+        while (task := store.queue.claim(worker_id, None, 600, T0)) is not None:
             claimed.append(task.id)
             if complete:
-                assert store.complete(task.id, worker_id, [], T0)
+                assert store.queue.complete(task.id, worker_id, [], T0)
         return claimed
     finally:
         engine.dispose()
@@ -67,10 +67,10 @@ def test_store_race_every_task_claimed_exactly_once(url: str, engine: Engine) ->
     store = SqlStore(engine)
     keys = [make_api_key(f"k{i}", concurrency=1000) for i in range(4)]
     for key in keys:
-        store.add_key(key)
+        store.keys.add_key(key)
     ids = [f"t{i:03d}" for i in range(200)]
     for i, task_id in enumerate(ids):
-        store.insert_task(make_task(task_id, keys[i % 4].id, created_at=T0 + timedelta(microseconds=i)))
+        store.tasks.insert_task(make_task(task_id, keys[i % 4].id, created_at=T0 + timedelta(microseconds=i)))
 
     claimed = _race(url, complete=True)
 
@@ -79,7 +79,7 @@ def test_store_race_every_task_claimed_exactly_once(url: str, engine: Engine) ->
     for worker_id, mine in claimed.items():
         assert mine == sorted(mine)  # each worker saw the queue in FIFO order
         for task_id in mine:
-            task = store.get_task(task_id)
+            task = store.tasks.get_task(task_id)
             assert task is not None
             assert (task.state, task.worker_id, task.attempts) == (TaskState.SUCCESS, worker_id, 1)
     assert sum(1 for ids_ in claimed.values() if ids_) >= 2  # the processes really competed
@@ -89,11 +89,11 @@ def test_store_race_key_concurrency_holds(url: str, engine: Engine) -> None:
     store = SqlStore(engine)
     limits = {f"k{i}": i for i in range(1, 6)}  # 15 slots in all
     for name, limit in limits.items():
-        store.add_key(make_api_key(name, concurrency=limit))
+        store.keys.add_key(make_api_key(name, concurrency=limit))
     n = 0
     for _ in range(30):
         for name in limits:
-            store.insert_task(
+            store.tasks.insert_task(
                 make_task(f"t{n:03d}", f"key-{name}", created_at=T0 + timedelta(microseconds=n))
             )
             n += 1
@@ -102,5 +102,5 @@ def test_store_race_key_concurrency_holds(url: str, engine: Engine) -> None:
 
     every = [task_id for ids_ in claimed.values() for task_id in ids_]
     assert len(every) == len(set(every)) == sum(limits.values())
-    per_key = Counter(task.key_id for task_id in every if (task := store.get_task(task_id)) is not None)
+    per_key = Counter(task.key_id for task_id in every if (task := store.tasks.get_task(task_id)) is not None)
     assert per_key == {f"key-{name}": limit for name, limit in limits.items()}

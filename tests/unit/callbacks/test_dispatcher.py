@@ -112,20 +112,22 @@ class Setup:
         return CallbackDispatcher(self.store, **options)
 
     def add_task(self, task_id: str = "t1", url: str = HOOK) -> None:
-        self.store.insert_task(make_task(task_id, self.key_id, created_at=self.clock(), callback_url=url))
+        self.store.tasks.insert_task(
+            make_task(task_id, self.key_id, created_at=self.clock(), callback_url=url)
+        )
 
     def fail_waiting(self, task_id: str = "t1") -> CallbackDelivery:
         """A task cancelled while waiting: one ``failed`` delivery, due now."""
         self.add_task(task_id)
-        self.store.request_cancel(task_id, self.clock())
-        (delivery,) = self.store.list_deliveries(task_id)
+        self.store.tasks.request_cancel(task_id, self.clock())
+        (delivery,) = self.store.outbox.list_deliveries(task_id)
         return delivery
 
 
 @pytest.fixture
 def setup() -> Setup:
     store = MemoryStore()
-    key, token = create_key(store, CIPHER, "alice", now=T0)
+    key, token = create_key(store.keys, CIPHER, "alice", now=T0)
     return Setup(store, FakeTransport(), Clock(), token, key.id)
 
 
@@ -221,7 +223,7 @@ def test_dispatcher_retries_with_backoff_until_delivered(setup: Setup) -> None:
     (done,) = dispatcher.run_once()
     assert (done.status, done.attempts, done.delivered_at) == (DeliveryStatus.DELIVERED, 4, setup.clock())
     assert len(setup.transport.sent) == 4
-    stored = setup.store.get_delivery(delivery.id)
+    stored = setup.store.outbox.get_delivery(delivery.id)
     assert stored is not None
     assert [(a.status_code, a.error) for a in stored.history] == [
         (500, None),
@@ -238,7 +240,7 @@ def test_dispatcher_gives_up_after_the_retries(setup: Setup) -> None:
     for _ in range(4):
         dispatcher.run_once()
         setup.clock.advance(1000)
-    (delivery,) = setup.store.list_deliveries()
+    (delivery,) = setup.store.outbox.list_deliveries()
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == (DeliveryStatus.FAILED, 4, None)
     assert dispatcher.run_once() == []
     assert len(setup.transport.sent) == 4
@@ -257,7 +259,7 @@ def test_dispatcher_retry_schedule_comes_from_settings(setup: Setup) -> None:
 
 def test_dispatcher_processing_is_tried_once(setup: Setup) -> None:
     setup.add_task()
-    setup.store.claim("w1", None, 30, setup.clock())
+    setup.store.queue.claim("w1", None, 30, setup.clock())
     setup.transport.answers = [500]
     (done,) = setup.dispatcher().run_once()
     assert (done.state, done.status, done.attempts) == (TaskState.PROCESSING, DeliveryStatus.FAILED, 1)
@@ -287,8 +289,8 @@ def test_dispatcher_redelivered_callback_gets_a_new_round(setup: Setup) -> None:
     dispatcher.run_once()
     setup.clock.advance(1)
     dispatcher.run_once()
-    assert statuses(setup.store.list_deliveries()) == [DeliveryStatus.FAILED]
-    setup.store.redeliver(delivery.id, setup.clock())
+    assert statuses(setup.store.outbox.list_deliveries()) == [DeliveryStatus.FAILED]
+    setup.store.outbox.redeliver(delivery.id, setup.clock())
     (done,) = dispatcher.run_once()
     assert (done.status, done.attempts, done.round_attempts) == (DeliveryStatus.PENDING, 3, 1)
 
@@ -299,10 +301,10 @@ def test_dispatcher_redelivered_callback_gets_a_new_round(setup: Setup) -> None:
 def test_dispatcher_processing_callback_reports_processing_after_the_task_finished(setup: Setup) -> None:
     """Both callbacks are due, the task has finished: processing goes first and says processing."""
     setup.add_task()
-    setup.store.claim("w1", None, 30, setup.clock())
+    setup.store.queue.claim("w1", None, 30, setup.clock())
     setup.clock.advance(1)
     result = Creation("c1", "k/out.mp4", "k/cover.jpg", None, 1920, 1080, 5.0, 24)
-    setup.store.complete("t1", "w1", [result], setup.clock())
+    setup.store.queue.complete("t1", "w1", [result], setup.clock())
     dispatcher = setup.dispatcher()
     assert [(d.state, d.status) for d in dispatcher.run_once()] == [
         (TaskState.PROCESSING, DeliveryStatus.DELIVERED)
@@ -363,7 +365,7 @@ def test_retry_delay_policy() -> None:
 
 def test_dispatcher_signs_with_a_revoked_keys_token(setup: Setup) -> None:
     setup.fail_waiting()
-    assert setup.store.revoke_key("alice", setup.clock())
+    assert setup.store.keys.revoke_key("alice", setup.clock())
     setup.dispatcher().run_once()
     (sent,) = setup.transport.sent
     assert verify("POST", HOOK, sent.headers, setup.token, now=setup.clock())
@@ -418,8 +420,8 @@ def test_dispatcher_thread_delivers_and_stops(real_clock_setup: Setup) -> None:
     dispatcher.start()
     try:
         setup.add_task()
-        setup.store.request_cancel("t1", datetime.now(UTC))  # queues the delivery the next poll finds
-        wait_for(lambda: statuses(setup.store.list_deliveries()) == [DeliveryStatus.DELIVERED])
+        setup.store.tasks.request_cancel("t1", datetime.now(UTC))
+        wait_for(lambda: statuses(setup.store.outbox.list_deliveries()) == [DeliveryStatus.DELIVERED])
     finally:
         dispatcher.stop()
     assert setup.transport.closed == 1
@@ -442,11 +444,11 @@ def test_dispatcher_stop_interrupts_and_records_a_send_in_flight(real_clock_setu
     dispatcher.start()
     try:
         setup.add_task()
-        setup.store.request_cancel("t1", datetime.now(UTC))
+        setup.store.tasks.request_cancel("t1", datetime.now(UTC))
         assert setup.transport.started.wait(5)
     finally:
         dispatcher.stop()
-    (delivery,) = setup.store.list_deliveries()
+    (delivery,) = setup.store.outbox.list_deliveries()
     assert (delivery.status, delivery.attempts, delivery.locked_until) == (DeliveryStatus.PENDING, 1, None)
     assert delivery.last_error == "interrupted: the server stopped"
     assert setup.transport.closed == 1

@@ -79,7 +79,7 @@ async def test_async_client_every_image_kind_and_field(server: Server, pictures:
         2,
     )
     assert [i[:15] for i in task.images[:3]] == ["data:image/png;", "data:image/jpeg", "data:image/png;"]
-    spec = server.store.get_task(task.task_id).spec  # type: ignore[union-attr]
+    spec = server.store.tasks.get_task(task.task_id).spec  # type: ignore[union-attr]
     assert (spec.wm_position, spec.callback_url, spec.meta_data, spec.movement_amplitude) == (
         1,
         "https://hooks.example.com/a",

@@ -74,13 +74,13 @@ def test_client_reference2video_sends_every_field(
     assert task.created_at is not None and task.created_at.tzinfo is not None
     assert decoded(task.images[0]) == pictures["a.png"].read_bytes()
     assert task.images[1].startswith("data:image/jpeg;base64,")
-    spec = server.store.get_task(task.task_id).spec  # type: ignore[union-attr]
+    spec = server.store.tasks.get_task(task.task_id).spec  # type: ignore[union-attr]
     assert (spec.wm_position, spec.callback_url, spec.meta_data) == (
         2,
         "https://hooks.example.com/vidu?x=1",
         '{"k": "v"}',
     )
-    stored = server.store.get_task(task.task_id)
+    stored = server.store.tasks.get_task(task.task_id)
     assert stored is not None and stored.watermark_key is not None
 
 

@@ -197,7 +197,7 @@ def test_success_charges_the_balance(server: Server) -> None:
     token = server.new_token("budget", credits=3)
     task = create(server, VIDEO, token=token)
     poll(server, task["task_id"], token=token)
-    [key] = [k for k in server.store.list_keys() if k.name == "budget"]
+    [key] = [k for k in server.store.keys.list_keys() if k.name == "budget"]
     assert key.credits == 1
 
 

@@ -1,59 +1,20 @@
-"""Every behaviour test runs against MemoryStore and SqlStore on SQLite and on PostgreSQL."""
+"""The store behaviour suite (the ``test_*_behaviour`` modules and the worker registry here) runs
+against :class:`~refgen.testing.store.MemoryStore` in this tier. The same modules run against
+:class:`~refgen.store.sql.SqlStore` on SQLite and on PostgreSQL in ``tests/integration/store``,
+whose ``store`` fixture gives those instead."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TypeAlias
 
 import pytest
-from sqlalchemy import Engine, text
 
-from refgen.store.engine import make_engine
-from refgen.store.migrate import upgrade
-from refgen.store.schema import metadata
 from refgen.store.sql import SqlStore
 from refgen.testing.store import MemoryStore
 
 AnyStore: TypeAlias = MemoryStore | SqlStore
 
 
-@pytest.fixture(scope="session")
-def postgres_engine(postgres_url: str) -> Iterator[Engine]:
-    """One migrated PostgreSQL database for the behaviour suite; emptied before each test."""
-    engine = make_engine(postgres_url.rsplit("/", 1)[0] + "/" + _database(postgres_url))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-
-
-def _database(admin_url: str) -> str:
-    import psycopg
-
-    name = "refgen_store_behaviour"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name}")
-        connection.execute(f"CREATE DATABASE {name}")
-    return name
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    if request.param == "postgres":
-        engine: Engine = request.getfixturevalue("postgres_engine")
-        tables = ", ".join(table.name for table in metadata.sorted_tables)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-        yield SqlStore(engine)
-        return
-    engine = make_engine(f"sqlite:///{tmp_path / 'refgen.sqlite3'}")
-    try:
-        upgrade(engine)
-        yield SqlStore(engine)
-    finally:
-        engine.dispose()
+@pytest.fixture(params=["memory"])
+def store() -> MemoryStore:
+    return MemoryStore()

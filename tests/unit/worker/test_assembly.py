@@ -10,10 +10,9 @@ import pytest
 
 from refgen.backends.base import GenerationBackend
 from refgen.backends.registry import ModelRoute
-from refgen.domain import TaskKind
+from refgen.domain import Route, TaskKind
 from refgen.resources import open_store
 from refgen.settings import Settings
-from refgen.store.base import Route
 from refgen.testing.backends import FakeBackend
 from refgen.worker.assembly import UnservedModels, assemble_worker, select_routes
 
@@ -77,7 +76,7 @@ def test_assembled_worker_run_registers_stops_and_closes(settings: Settings) -> 
     stop = threading.Event()
     stop.set()  # no task to wait for: register, stop at once, record that it stopped
     assembled.run(stop)
-    [info] = open_store(settings, migrate=False).list_workers()
+    [info] = open_store(settings, migrate=False).workers.list_workers()
     assert info.id == "worker-test"
     assert info.stopped_at is not None
     assert build.backend.closes == 1

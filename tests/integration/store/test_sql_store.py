@@ -59,9 +59,9 @@ def test_sql_store_refuses_unconfigured_sqlite_engine(tmp_path: Path) -> None:
 def test_sql_store_maps_driver_errors_to_store_error(engine: Engine) -> None:
     store = SqlStore(engine)  # not migrated: no tables
     with pytest.raises(StoreError, match="OperationalError"):
-        store.get_task("t1")
+        store.tasks.get_task("t1")
     with pytest.raises(StoreError):
-        store.claim("w", None, 30, datetime(2025, 1, 1, tzinfo=UTC))
+        store.queue.claim("w", None, 30, datetime(2025, 1, 1, tzinfo=UTC))
 
 
 def test_sql_store_ping_false_when_database_is_unreachable(tmp_path: Path) -> None:
@@ -76,8 +76,8 @@ def test_sql_store_ping_false_when_database_is_unreachable(tmp_path: Path) -> No
 def test_sql_store_keeps_utc_text_in_sqlite(engine: Engine) -> None:
     upgrade(engine)
     store = SqlStore(engine)
-    store.add_key(make_api_key("alice"))
-    store.insert_task(make_task("t1", "key-alice", created_at=datetime(2025, 1, 1, 12, 30, tzinfo=UTC)))
+    store.keys.add_key(make_api_key("alice"))
+    store.tasks.insert_task(make_task("t1", "key-alice", created_at=datetime(2025, 1, 1, 12, 30, tzinfo=UTC)))
     with engine.connect() as connection:
         raw = connection.execute(select(tasks.c.created_at.cast(tasks.c.prompt.type))).scalar_one()
     assert raw.startswith("2025-01-01 12:30:00")
