@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SERVE_STAMP := $(VENV)/.installed-serve
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve test lint typecheck bench clean
+.PHONY: serve test lint typecheck bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/compositor.py
 	$(BIN)/python bench/cutout.py
 	$(BIN)/python bench/scale.py
+
+# the HTTP API against its own OpenAPI document: every schemathesis phase and check, thousands of requests
+fuzz: $(TEST_STAMP)
+	$(BIN)/python scripts/api_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

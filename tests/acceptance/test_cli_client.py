@@ -50,8 +50,10 @@ def test_cli_video_from_two_local_images_writes_an_mp4(
     assert result.stdout.strip() == str(out)
     info = probe(out)
     assert (info.codec, info.width, info.height, info.frame_count) == ("h264", 640, 360, 96)
-    assert "processing" in result.stderr and "success 100%" in result.stderr
-    assert result.stderr.count("\n") >= 3  # plain progress lines: stderr is not a terminal
+    # plain progress lines (stderr is not a terminal): created, the final state, saved; whether a
+    # "processing" line shows depends on how fast the render is, so it is not asserted
+    lines = result.stderr.splitlines()
+    assert len(lines) >= 3 and "created" in lines[0] and "success 100%" in result.stderr
 
 
 def test_cli_video_every_option_with_json(

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from refgen import errors
 from refgen.contract.responses import error_body
+from refgen.err_codes import ErrCode
 
 log = logging.getLogger("refgen.http")
 
@@ -53,7 +54,12 @@ def error_response(
     return JSONResponse(body, status_code=status, headers={**(headers or {}), TRACE_HEADER: tid})
 
 
-_HTTP_REASONS = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 429: "TooManyRequests"}
+_HTTP_REASONS = {
+    401: ErrCode.UNAUTHORIZED,
+    403: ErrCode.FORBIDDEN,
+    404: ErrCode.NOT_FOUND,
+    429: ErrCode.TOO_MANY_REQUESTS,
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -70,7 +76,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         reason = _HTTP_REASONS.get(
-            exc.status_code, "BadRequest" if exc.status_code < 500 else "InternalServiceFailure"
+            exc.status_code,
+            ErrCode.BAD_REQUEST if exc.status_code < 500 else ErrCode.INTERNAL_SERVICE_FAILURE,
         )
         message = exc.detail if isinstance(exc.detail, str) else reason
         if exc.status_code == 404:
@@ -82,11 +89,11 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
-        return error_response(request, 400, "FieldInvalid", f"invalid field: {where or 'request'}")
+        return error_response(request, 400, ErrCode.FIELD_INVALID, f"invalid field: {where or 'request'}")
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
-        return error_response(request, 500, "InternalServiceFailure", "internal service failure")
+        return error_response(request, 500, ErrCode.INTERNAL_SERVICE_FAILURE, "internal service failure")
 
     app.add_exception_handler(errors.RefgenError, on_refgen_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
