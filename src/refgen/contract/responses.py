@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from refgen.contract.requests import CreateRequest
 from refgen.domain import Creation, Task, TaskKind
+from refgen.err_codes import ErrCode
 
 PublicState = Literal["created", "queueing", "processing", "success", "failed"]
 
@@ -218,10 +219,12 @@ class ErrorBody(BaseModel):
     """Every refusal and failure: HTTP status N and this body."""
 
     code: int = Field(description="The HTTP status.")
-    reason: str = Field(description="e.g. `FieldInvalid`, `Unauthorized`, `TaskNotFound`.")
+    reason: ErrCode = Field(
+        description="Why: the contract's error codes, e.g. `FieldInvalid`, `TaskNotFound`."
+    )
     message: str = Field(description="Names the offending field, and for images its index.")
     metadata: ErrorMetadata
 
 
-def error_body(status: int, reason: str, message: str, trace_id: str) -> ErrorBody:
+def error_body(status: int, reason: ErrCode, message: str, trace_id: str) -> ErrorBody:
     return ErrorBody(code=status, reason=reason, message=message, metadata=ErrorMetadata(trace_id=trace_id))

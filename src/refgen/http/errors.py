@@ -47,7 +47,7 @@ def trace_id(request: Request) -> str:
 
 
 def error_response(
-    request: Request, status: int, reason: str, message: str, headers: Mapping[str, str] | None = None
+    request: Request, status: int, reason: ErrCode, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     tid = trace_id(request)
     body = error_body(status, reason, message, tid).model_dump()

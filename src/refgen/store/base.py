@@ -12,6 +12,7 @@ the two. A dispatcher takes due deliveries under a short lease and records every
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -143,6 +144,28 @@ class CallbackDelivery:
     created_at: datetime
     delivered_at: datetime | None = None
     history: tuple[CallbackAttempt, ...] = ()  # filled in by list_deliveries and get_delivery
+
+
+def new_delivery(
+    task_id: str, key_id: str, state: TaskState, url: str, progress: int, now: datetime
+) -> CallbackDelivery:
+    """The callback a task's state change queues: pending, due at ``now``, not tried yet."""
+    return CallbackDelivery(
+        id=uuid.uuid4().hex,
+        task_id=task_id,
+        key_id=key_id,
+        state=state,
+        url=url,
+        progress=progress,
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        round_attempts=0,
+        next_attempt_at=now,
+        locked_until=None,
+        last_status_code=None,
+        last_error=None,
+        created_at=now,
+    )
 
 
 class CallbackOutbox(Protocol):

@@ -6,7 +6,7 @@ the charge of the key's credits it asks for, and the row of the callback it name
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from refgen.domain import TaskState
 from refgen.lifecycle import TaskChange
-from refgen.store.base import DeliveryStatus
+from refgen.store.base import new_delivery
 from refgen.store.schema import api_keys, callback_deliveries, tasks
 from refgen.store.sql_rows import creations_json
 
@@ -75,22 +75,7 @@ def enqueue_callback(connection: Connection, task_id: str, state: TaskState, now
     ).first()
     if row is None or not row.callback_url:
         return
-    connection.execute(
-        insert(callback_deliveries).values(
-            id=uuid.uuid4().hex,
-            task_id=task_id,
-            key_id=row.key_id,
-            state=state.value,
-            url=row.callback_url,
-            progress=row.progress,
-            status=DeliveryStatus.PENDING.value,
-            attempts=0,
-            round_attempts=0,
-            next_attempt_at=now,
-            locked_until=None,
-            last_status_code=None,
-            last_error=None,
-            created_at=now,
-            delivered_at=None,
-        )
-    )
+    delivery = new_delivery(task_id, row.key_id, state, row.callback_url, row.progress, now)
+    values = {f.name: getattr(delivery, f.name) for f in fields(delivery) if f.name != "history"}
+    values.update(state=delivery.state.value, status=delivery.status.value)
+    connection.execute(insert(callback_deliveries).values(**values))

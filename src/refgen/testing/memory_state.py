@@ -7,13 +7,12 @@ names, under that lock (as the SQL store does in one transaction). Every part of
 from __future__ import annotations
 
 import threading
-import uuid
 from dataclasses import replace
 from datetime import datetime
 
 from refgen.domain import ApiKey, Task, TaskState
 from refgen.lifecycle import TaskChange
-from refgen.store.base import CallbackAttempt, CallbackDelivery, DeliveryStatus, WorkerInfo
+from refgen.store.base import CallbackAttempt, CallbackDelivery, WorkerInfo, new_delivery
 
 
 class MemoryState:
@@ -67,21 +66,6 @@ class MemoryState:
         """Queue the callback reporting ``state``, if the task has a ``callback_url``."""
         if not task.spec.callback_url:
             return
-        delivery = CallbackDelivery(
-            id=uuid.uuid4().hex,
-            task_id=task.id,
-            key_id=task.key_id,
-            state=state,
-            url=task.spec.callback_url,
-            progress=task.progress,
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-            round_attempts=0,
-            next_attempt_at=now,
-            locked_until=None,
-            last_status_code=None,
-            last_error=None,
-            created_at=now,
-        )
+        delivery = new_delivery(task.id, task.key_id, state, task.spec.callback_url, task.progress, now)
         self.deliveries[delivery.id] = delivery
         self.attempts[delivery.id] = []
