@@ -22,8 +22,18 @@ class TaskState(StrEnum):
 
 
 class TaskKind(StrEnum):
+    """The create endpoint a task came from (``POST /ent/v2/<value>``)."""
+
     VIDEO = "reference2video"
     IMAGE = "reference2image"
+    TEXT_TO_VIDEO = "text2video"
+    IMAGE_TO_VIDEO = "img2video"
+    START_END_TO_VIDEO = "start-end2video"
+
+    @property
+    def makes_video(self) -> bool:
+        """Every kind but reference2image makes a video."""
+        return self is not TaskKind.IMAGE
 
 
 Route = tuple[TaskKind, str]
@@ -48,6 +58,16 @@ def is_terminal(state: TaskState) -> bool:
 
 
 @dataclass(frozen=True)
+class Subject:
+    """One subject of reference2video's subjects form: its id (``@id`` in the prompt), how many of
+    the task's references are its pictures (subjects take the references in order), its voice."""
+
+    id: str
+    image_count: int
+    voice_id: str = ""
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """A validated create request: every option resolved to its effective value."""
 
@@ -68,6 +88,11 @@ class TaskSpec:
     callback_url: str
     meta_data: str
     credits: int
+    style: str = "general"  # text2video's look: general or anime
+    audio: bool = False  # a speech track (the prompt's quoted lines)
+    voice_id: str = ""  # "" = the backend's choice
+    is_rec: bool = False  # img2video / start-end2video: the server writes the prompt
+    subjects: tuple[Subject, ...] = ()  # reference2video's subjects form; () for every other body
 
 
 @dataclass(frozen=True)
@@ -116,6 +141,8 @@ class Task:
     lease_expires_at: datetime | None = None
     cancel_requested: bool = False
     creations: list[Creation] = field(default_factory=list)
+    # each reference as the client sent it when it was a URL, "" for a data URL (lists show these)
+    image_sources: list[str] = field(default_factory=list)
 
     @property
     def charged_credits(self) -> int:

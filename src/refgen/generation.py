@@ -34,6 +34,15 @@ class CancelToken(Protocol):
 
 
 @dataclass(frozen=True)
+class SubjectReferences:
+    """One subject's pictures (local files, in request order), its id and its voice."""
+
+    id: str
+    references: tuple[Path, ...]
+    voice_id: str = ""
+
+
+@dataclass(frozen=True)
 class GenerationJob:
     """Everything a backend needs; references are local files the server already validated."""
 
@@ -49,6 +58,11 @@ class GenerationJob:
     fps: int = 24
     movement_amplitude: str = "auto"
     bgm: bool = False
+    style: str = "general"  # general or anime
+    audio: bool = False  # speak the prompt's quoted lines (or the whole prompt)
+    voice_id: str = ""
+    # reference2video's subjects form: ``references`` grouped by subject, in order; () otherwise
+    subjects: tuple[SubjectReferences, ...] = ()
 
     @property
     def frame_count(self) -> int:

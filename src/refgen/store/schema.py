@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -123,9 +124,15 @@ tasks = Table(
     Column("callback_url", Text, nullable=False),
     Column("meta_data", Text, nullable=False),
     Column("credits", Integer, nullable=False),
+    Column("style", String(16), nullable=False, server_default="general"),
+    Column("audio", Boolean, nullable=False, server_default=false()),
+    Column("voice_id", Text, nullable=False, server_default=""),
+    Column("is_rec", Boolean, nullable=False, server_default=false()),
+    Column("subjects", Text, nullable=False, server_default="[]"),  # JSON list of Subject objects
     # inputs kept by the file store
     Column("reference_keys", Text, nullable=False),  # JSON list of file-store keys
     Column("watermark_key", Text, nullable=True),
+    Column("image_sources", Text, nullable=False, server_default="[]"),  # JSON: URL as sent, or ""
     # where it stands
     Column("state", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from refgen.domain import ApiKey, Creation, Task, TaskKind, TaskSpec, TaskState
+from refgen.domain import ApiKey, Creation, Subject, Task, TaskKind, TaskSpec, TaskState
 from refgen.store.base import CallbackAttempt, CallbackDelivery, DeliveryStatus
 from refgen.store.schema import tasks
 from refgen.store.times import as_utc, optional_utc
@@ -65,7 +66,13 @@ def task_values(task: Task) -> dict[str, Any]:
         "callback_url": spec.callback_url,
         "meta_data": spec.meta_data,
         "credits": spec.credits,
+        "style": spec.style,
+        "audio": spec.audio,
+        "voice_id": spec.voice_id,
+        "is_rec": spec.is_rec,
+        "subjects": json.dumps([asdict(subject) for subject in spec.subjects]),
         "reference_keys": json.dumps(list(task.reference_keys)),
+        "image_sources": json.dumps(list(task.image_sources)),
         "watermark_key": task.watermark_key,
         "state": TaskState(task.state).value,
         "created_at": as_utc(task.created_at),
@@ -134,6 +141,11 @@ def row_to_task(row: Row[Any]) -> Task:
         callback_url=row.callback_url,
         meta_data=row.meta_data,
         credits=row.credits,
+        style=row.style,
+        audio=bool(row.audio),
+        voice_id=row.voice_id,
+        is_rec=bool(row.is_rec),
+        subjects=tuple(Subject(**item) for item in json.loads(row.subjects)),
     )
     return Task(
         id=row.id,
@@ -152,6 +164,7 @@ def row_to_task(row: Row[Any]) -> Task:
         lease_expires_at=row.lease_expires_at,
         cancel_requested=bool(row.cancel_requested),
         creations=_creations_from_json(row.creations),
+        image_sources=list(json.loads(row.image_sources)),
     )
 
 

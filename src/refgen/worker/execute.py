@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from refgen.backends.base import GenerationBackend
 from refgen.contract.catalogue import FPS
 from refgen.contract.sizes import auto_size, output_size
-from refgen.domain import Creation, Task, TaskKind
+from refgen.domain import Creation, Subject, Task
 from refgen.errors import BackendError
 from refgen.files.base import FileStore
-from refgen.generation import GenerationJob, ImageOutput, VideoOutput
+from refgen.generation import GenerationJob, ImageOutput, SubjectReferences, VideoOutput
 from refgen.media.images import displayed_size, load_rgba
 from refgen.media.video import VideoTarget, encode_output, write_jpeg, write_png
 from refgen.media.watermark import Watermark
@@ -31,6 +32,21 @@ def frame_size(task: Task, first_reference: Path | None) -> tuple[int, int]:
             raise BackendError("aspect_ratio auto needs a reference image")
         return auto_size(spec.resolution, *displayed_size(first_reference))
     return output_size(spec.resolution, spec.aspect_ratio)
+
+
+def subject_references(
+    subjects: Sequence[Subject], references: Sequence[Path]
+) -> tuple[SubjectReferences, ...]:
+    """The references grouped by subject: each subject takes its ``image_count`` next ones, in order."""
+    groups: list[SubjectReferences] = []
+    start = 0
+    for subject in subjects:
+        end = start + subject.image_count
+        groups.append(SubjectReferences(subject.id, tuple(references[start:end]), subject.voice_id))
+        start = end
+    if start != (len(references) if subjects else 0):
+        raise BackendError(f"the subjects take {start} references, the task has {len(references)}")
+    return tuple(groups)
 
 
 def execute_task(
@@ -67,9 +83,13 @@ def execute_task(
             fps=FPS,
             movement_amplitude=spec.movement_amplitude or "auto",
             bgm=spec.bgm,
+            style=spec.style,
+            audio=spec.audio,
+            voice_id=spec.voice_id,
+            subjects=subject_references(spec.subjects, references),
         )
         output = backend.generate(job, lease.report, lease)
-        if spec.kind is TaskKind.VIDEO:
+        if spec.kind.makes_video:
             if not isinstance(output, VideoOutput):
                 raise BackendError(f"backend {backend.name} returned no video")
             creation = _store_video(task, output, files, scratch, _watermark(task, files, scratch))

@@ -63,7 +63,7 @@ def test_sdk_reads_a_get_generation_body_field_for_field() -> None:
     assert read.succeeded and read.creations[0].video is not None
 
 
-@pytest.mark.parametrize("kind", list(TaskKind))
+@pytest.mark.parametrize("kind", [TaskKind.VIDEO, TaskKind.IMAGE])
 def test_sdk_reads_a_created_body_field_for_field(kind: TaskKind) -> None:
     request = parse_create(
         kind,
