@@ -2,9 +2,10 @@
 
 - ``bgm`` only: the seeded music of :mod:`refgen.media.music`, as before.
 - ``audio``: the prompt's spoken lines (:mod:`refgen.media.speech`) in front, starting
-  :data:`LEAD_SECONDS` after the start, over the music when ``bgm`` is set, else over a quiet seeded
-  room-tone bed (:func:`ambience`). The bed is ducked under the speech (about -10 dB, with a short
-  hold so it does not pump between words) and comes back up after it.
+  :data:`LEAD_SECONDS` after the start (a tenth of the video when that is shorter), over the music
+  when ``bgm`` is set, else over a quiet seeded room-tone bed (:func:`ambience`). The bed is ducked
+  under the speech (about -10 dB, with a short hold so it does not pump between words) and comes
+  back up after it.
 - Speech longer than the video (less the lead-in and :data:`TAIL_SECONDS`) is first spoken faster,
   up to :data:`MAX_SPEED` times the normal rate; if that is still too long, the last words are left
   out: the speech stops at a word boundary (a character boundary in Chinese and Japanese), with the
@@ -44,10 +45,15 @@ def soundtrack(job: GenerationJob, sample_rate: int) -> Audio | None:
         return bed
     if not speech.available():
         raise BackendError(f"speech synthesis is not available here: install {speech.PROGRAM}")
-    lead = min(round(LEAD_SECONDS * sample_rate), samples // 10)
+    lead = speech_start(samples, sample_rate)
     room = samples - lead - min(round(TAIL_SECONDS * sample_rate), samples // 10)
     voiced = fit_speech(speech.spoken_lines(job.prompt), voice_of(job), room, sample_rate)
     return mix_speech(bed, voiced, lead, sample_rate)
+
+
+def speech_start(samples: int, sample_rate: int) -> int:
+    """The sample the speech starts at: :data:`LEAD_SECONDS` in, or a tenth of a very short video."""
+    return min(round(LEAD_SECONDS * sample_rate), samples // 10)
 
 
 def voice_of(job: GenerationJob) -> str:

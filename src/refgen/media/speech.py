@@ -132,7 +132,9 @@ def _speak(program: str, text: str, language: str, variant: str, wpm: int) -> tu
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BackendError(f"{program} failed: {exc}") from exc
     if done.returncode != 0:
-        raise BackendError(f"{program} exited with {done.returncode}: {done.stderr.decode(errors='replace')[:200]}")
+        raise BackendError(
+            f"{program} exited with {done.returncode}: {done.stderr.decode(errors='replace')[:200]}"
+        )
     return _read_wav(done.stdout)
 
 

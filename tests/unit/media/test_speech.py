@@ -18,7 +18,7 @@ RATE = 48_000
         ("他说「你好，世界」然后『再见』", ["你好，世界", "再见"]),
         ("‘Curly single’ opens the scene", ["Curly single"]),
         ("Tom's dog barks 'Woof, woof!' at the dogs' bowls", ["Woof, woof!"]),
-        ('"First" then \'second\' then “third”', ["First", "second", "third"]),
+        ("\"First\" then 'second' then “third”", ["First", "second", "third"]),
     ],
 )
 def test_spoken_lines_are_the_quoted_text_in_order(prompt: str, lines: list[str]) -> None:
