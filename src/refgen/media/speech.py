@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import re
 import shutil
 import subprocess
@@ -159,10 +160,30 @@ def _trim(samples: Audio, threshold: float = 1e-3) -> Audio:
 
 
 def _resample(samples: Audio, rate: int, target: int) -> Audio:
-    """Band-limited resampling by FFT (exact for a whole line, deterministic)."""
+    """Band-limited resampling by FFT of a whole line (deterministic).
+
+    The line is padded with silence to a length whose transforms are fast (a multiple of the
+    rates' reduced ratio times a 2-3-5-smooth number; a raw length can be a large prime) and whose
+    resampled length is whole; the padding also keeps the end from wrapping round to the start.
+    """
     if rate == target or samples.size == 0:
         return samples.astype(np.float32, copy=False)
-    n_out = max(1, round(samples.size * target / rate))
-    spectrum = np.fft.rfft(samples.astype(np.float64))
-    out = np.fft.irfft(spectrum, n_out) * (n_out / samples.size)
-    return out.astype(np.float32)
+    common = math.gcd(rate, target)
+    up, down = target // common, rate // common
+    blocks = _smooth(-(-(samples.size + rate // 50) // down))
+    padded = np.zeros(blocks * down, np.float64)
+    padded[: samples.size] = samples
+    out = np.fft.irfft(np.fft.rfft(padded), blocks * up) * (up / down)
+    return out[: max(1, round(samples.size * target / rate))].astype(np.float32)
+
+
+def _smooth(n: int) -> int:
+    """The smallest number ≥ ``n`` with no prime factor above 5."""
+    while True:
+        m = n
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return n
+        n += 1
