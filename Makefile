@@ -20,7 +20,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,gpu]'
 	touch $@ $(SERVE_STAMP)
 
+# speech (`audio: true`) needs espeak-ng: installed here when root, else one line says speech is off
 serve: $(SERVE_STAMP)
+	bash scripts/install-speech.sh
 	$(BIN)/refgen serve
 
 test: $(TEST_STAMP)
@@ -40,6 +42,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/compositor.py
 	$(BIN)/python bench/cutout.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/speech.py
 
 # the HTTP API against its own OpenAPI document: every schemathesis phase and check, thousands of requests
 fuzz: $(TEST_STAMP)

@@ -1,8 +1,8 @@
 """The benchmarks under ``bench/`` still run and print their figures (no timing is asserted).
 
 They are scripts, so nothing else would notice when a change to the code they drive breaks them.
-Each runs here once on the smallest settings: the compositor's, the cut-out scorer's, and the GPU
-benchmark on the CPU with tiny random-weight pipelines.
+Each runs here once on the smallest settings: the compositor's, the cut-out scorer's, the speech
+synthesizer's, and the GPU benchmark on the CPU with tiny random-weight pipelines.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from refgen.media import speech
+from tests.services import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +40,14 @@ def test_cutout_benchmark_scores_both_methods() -> None:
     out = _run("bench/cutout.py", "--limit", "3")
     assert "3 composites" in out
     assert "shipped: border + colour seed" in out and "border seed only" in out
+
+
+def test_speech_benchmark_prints_cpu_per_line() -> None:
+    if not speech.available():
+        unavailable(f"{speech.PROGRAM} is not installed (scripts/install-speech.sh installs it)")
+    out = _run("bench/speech.py", "--runs", "1")
+    for line in ("short", "long", "prompt-sized", "soundtrack of 5 s"):
+        assert line in out, out
 
 
 def test_gpu_benchmark_runs_on_the_cpu_with_tiny_pipelines(tmp_path: Path) -> None:

@@ -19,11 +19,12 @@ the prompt's words, captioned as a draft.
 Rendering is vectorised OpenCV on uint8 (``warpAffine`` of premultiplied layers into their small
 regions of the frame; the smooth backdrop is warped at its own, smaller, resolution and upscaled),
 so a 1080p frame costs less than encoding it. Frames are made lazily, one at a time, in a thread a
-few frames ahead of the encoder. Same job and seed → identical frames and music.
+few frames ahead of the encoder. Same job and seed → identical frames and sound.
 
-This module is the backend: it loads the references and caches their cut-outs, makes the music, and
-streams frames. The picture itself is :mod:`refgen.media.scene` (backdrop, layout, drawing), built
-from :mod:`refgen.media.subject_layer` and :mod:`refgen.media.camera`.
+This module is the backend: it loads the references and caches their cut-outs, makes the soundtrack
+(music and speech, :mod:`refgen.media.soundtrack`), and streams frames. The picture itself is
+:mod:`refgen.media.scene` (backdrop, layout, drawing), built from :mod:`refgen.media.subject_layer`
+and :mod:`refgen.media.camera`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from refgen.media.cutout import Cutout, cut_out
 from refgen.media.images import load_rgba
 from refgen.media.music import synthesize_music
 from refgen.media.scene import Reference, Scene
+from refgen.media.soundtrack import soundtrack
 
 SAMPLE_RATE = 48_000
 PROGRESS_EVERY = 6  # frames
@@ -87,13 +89,11 @@ class CompositorBackend:
             raise ValueError(f"job size {job.width}x{job.height} is not positive")
         _check(cancel)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            # the music is made while the references are cut out (NumPy and OpenCV release the GIL)
-            music = None
-            if job.kind == TaskKind.VIDEO and job.bgm:
-                samples = job.frame_count * SAMPLE_RATE // job.fps
-                music = pool.submit(synthesize_music, samples, job.seed, SAMPLE_RATE)
+            # the soundtrack (music, speech) is made while the references are cut out (NumPy and
+            # OpenCV release the GIL; the speech synthesizer is a subprocess)
+            sound = pool.submit(soundtrack, job, SAMPLE_RATE) if job.kind.makes_video else None
             references = self.references(job.references)
-            audio = music.result() if music is not None else None
+            audio = sound.result() if sound is not None else None
         _check(cancel)
         scene = Scene(job, references, still=job.kind == TaskKind.IMAGE)
         if job.kind == TaskKind.IMAGE:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -19,8 +20,10 @@ from refgen.media.camera import movement_factor
 from refgen.media.images import load_rgba
 from refgen.media.layout import Box
 from refgen.media.scene import Scene
+from refgen.media.soundtrack import speech_start
 from refgen.media.video import VideoTarget, encode_output, probe
 from tests.unit.media.photos import landscape, sample_photo, subject_on_clutter, write_rgb
+from tests.unit.media.speech_checks import need_speech, voiced_share, window_rms, zero_crossings_per_second
 
 JobFactory = Callable[..., GenerationJob]
 SUBJECT_COLORS = ((220, 30, 30), (30, 60, 220), (40, 190, 60))
@@ -452,3 +455,24 @@ def test_load_warms_up_without_filling_the_cut_out_cache() -> None:
     backend = CompositorBackend()
     backend.load()
     assert not backend._masks
+
+
+def test_compositor_audio_render_carries_speech_where_it_should(
+    references: tuple[Path, ...], video_job: JobFactory, tmp_path: Path
+) -> None:
+    need_speech()
+    job = video_job(references, duration=3, prompt='The red one says "Hello, friends, welcome home"')
+    path = _encode(CompositorBackend(), replace(job, audio=True), tmp_path / "speech.mp4")
+    info = probe(path)
+    assert info.has_audio and info.audio_sample_rate == 48_000
+    _, audio = _decode(path)
+    mono = audio.mean(axis=0)
+    assert abs(mono.size - 3 * 48_000) < 2048
+    start = speech_start(3 * 48_000, 48_000)
+    rms = window_rms(mono, 48_000)  # 20 ms windows
+    lead = start // 960
+    silence = float(np.median(rms[2 : lead - 1]))  # the quiet bed before the first word
+    speaking = rms[lead : lead + 50]
+    assert float(np.median(speaking)) > 10 * silence
+    assert voiced_share(mono[start:], 48_000) > 0.4
+    assert 300 < zero_crossings_per_second(mono[start:], 48_000) < 6000
