@@ -87,7 +87,9 @@ def parse_list_query(params: Iterable[tuple[str, str]]) -> ListRequest:
     for raw_name, value in params:
         name = raw_name.removesuffix("[]")
         if name in LIST_PARAMETERS:
-            lists.setdefault(name, []).extend(v.strip() for v in value.split(",") if v.strip())
+            values = [v.strip() for v in value.split(",") if v.strip()]
+            if values:
+                lists.setdefault(name, []).extend(values)
         elif value.strip():
             for group in (PAGE_PARAMETERS, PAGE_SIZE_PARAMETERS):
                 if name in group:
