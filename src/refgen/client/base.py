@@ -89,8 +89,7 @@ class TaskFilters(TypedDict, total=False):
     page_token: str
 
 
-_LIST_NAMES = {"task_ids": "task_ids", "states": "states", "model_versions": "model_versions"}
-_LIST_NAMES["resolutions"] = "resolutions"
+_LIST_NAMES = ("task_ids", "states", "model_versions", "resolutions")  # the same in the query
 _SCALAR_NAMES = {
     "created_from": "created_at.from",
     "created_to": "created_at.to",
@@ -104,9 +103,9 @@ def list_params(**filters: Unpack[TaskFilters]) -> QueryParams:
     """The query of ``GET /ent/v2/tasks``: lists as repeated keys, ``None`` and ``""`` not sent."""
     given: dict[str, Any] = {k: v for k, v in filters.items() if v is not None and v != ""}
     params: list[tuple[str, str]] = []
-    for name, query_name in _LIST_NAMES.items():
+    for name in _LIST_NAMES:
         values = given.get(name, ())
-        params += [(query_name, str(v)) for v in ([values] if isinstance(values, str) else values)]
+        params += [(name, str(v)) for v in ([values] if isinstance(values, str) else values)]
     for name, query_name in _SCALAR_NAMES.items():
         if name in given:
             params.append((query_name, _time_param(given[name])))
