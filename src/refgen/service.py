@@ -44,6 +44,11 @@ def new_task_id() -> str:
     return uuid.uuid4().hex
 
 
+def _as_sent(image: str) -> str:
+    """A reference as the task list shows it: the URL as sent, "" for a data URL (not repeated)."""
+    return "" if image[:5].lower() == "data:" else image.strip()
+
+
 class TaskService:
     def __init__(
         self,
@@ -89,6 +94,7 @@ class TaskService:
             watermark_key=f"tasks/{task_id}/wm.{watermark.info.extension}" if watermark else None,
             state=TaskState.CREATED,
             created_at=self._clock(),
+            image_sources=[_as_sent(image) for image in request.images],
         )
         await anyio.to_thread.run_sync(self._persist, task, references, watermark)
         return task, request

@@ -17,7 +17,7 @@ import refgen
 PACKAGE = Path(refgen.__file__).parent
 
 # the core: the task, its lifecycle and error codes, the Vidu catalogue, the generation types
-CORE = ("domain", "lifecycle", "err_codes", "errors", "generation", "contract", "clock")
+CORE = ("domain", "lifecycle", "err_codes", "errors", "generation", "contract", "clock", "task_query")
 SERVER_TOP = ("service", "runtime", "resources", "http", "cli", "worker")
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {

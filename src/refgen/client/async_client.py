@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import anyio
 import anyio.to_thread
@@ -20,8 +20,11 @@ from refgen.client.base import (
     BaseClient,
     CreationFile,
     PollSchedule,
+    QueryParams,
+    TaskFilters,
     TaskRef,
     TimeoutTypes,
+    list_params,
     retry_delay,
     task_id_of,
     without_none,
@@ -35,7 +38,7 @@ from refgen.client.errors import (
     error_from_transport,
 )
 from refgen.client.images import ImageInput, encode_image, encode_images
-from refgen.client.models import Generation, ImageTask, VideoTask
+from refgen.client.models import Credits, Generation, ImageTask, TaskPage, VideoTask
 
 AsyncProgressCallback = Callable[[Generation], Awaitable[object] | object]
 AsyncDownloadCallback = Callable[[int, int | None], Awaitable[object] | object]
@@ -192,6 +195,19 @@ class AsyncClient(BaseClient):
         task_id = task_id_of(task)
         self._check(await self._request("POST", f"/tasks/{task_id}/cancel", json={"id": task_id}))
 
+    async def list_tasks(self, **filters: Unpack[TaskFilters]) -> TaskPage:
+        """Your tasks, newest first (``GET /ent/v2/tasks``), filtered by ``task_ids``, ``states``,
+        ``model_versions`` (``q1`` or ``viduq1``), ``resolutions``, ``created_from``/``created_to``
+        (an aware datetime, an RFC 3339 string or Unix seconds; without ``task_ids`` the server
+        lists the last 7 days by default). Page with ``page`` (from 0) and ``page_size``, or pass
+        the previous page's ``next_page_token`` as ``page_token`` with the same filters."""
+        return self._parse(await self._request("GET", "/tasks", params=list_params(**filters)), TaskPage)
+
+    async def credits(self, *, show_detail: bool = False) -> Credits:
+        """Your balance and load (``GET /ent/v2/credits``); ``show_detail`` adds the packages."""
+        params = (("show_detail", "true" if show_detail else "false"),)
+        return self._parse(await self._request("GET", "/credits", params=params), Credits)
+
     # -- conveniences -----------------------------------------------------------------------------
 
     async def wait(
@@ -260,9 +276,11 @@ class AsyncClient(BaseClient):
 
     # -- sending ----------------------------------------------------------------------------------
 
-    async def _request(self, method: str, path: str, *, json: Any = None) -> httpx.Response:
+    async def _request(
+        self, method: str, path: str, *, json: Any = None, params: QueryParams | None = None
+    ) -> httpx.Response:
         request = self._http.build_request(
-            method, self._api_url(path), json=json, headers=self._auth_headers()
+            method, self._api_url(path), json=json, params=params, headers=self._auth_headers()
         )
         return await self._send(request)
 

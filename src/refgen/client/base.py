@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar, Unpack
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -60,6 +61,55 @@ def without_none(fields: Mapping[str, Any], extra: Mapping[str, Any] | None) -> 
     body = {k: v for k, v in fields.items() if v is not None}
     body.update(extra or {})
     return body
+
+
+QueryParams = tuple[tuple[str, str], ...]
+
+
+def _time_param(value: object) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("pass a timezone-aware datetime")
+        return value.isoformat()
+    return str(value)
+
+
+class TaskFilters(TypedDict, total=False):
+    """What ``list_tasks`` takes: filters (they combine), a time window and a page."""
+
+    task_ids: Iterable[str] | str
+    states: Iterable[str] | str
+    model_versions: Iterable[str] | str
+    resolutions: Iterable[str] | str
+    created_from: datetime | str | int | float
+    """An aware datetime, an RFC 3339 string or Unix seconds (also ``created_to``)."""
+    created_to: datetime | str | int | float
+    page: int
+    page_size: int
+    page_token: str
+
+
+_LIST_NAMES = ("task_ids", "states", "model_versions", "resolutions")  # the same in the query
+_SCALAR_NAMES = {
+    "created_from": "created_at.from",
+    "created_to": "created_at.to",
+    "page": "paper.page",
+    "page_size": "paper.pagesz",
+    "page_token": "pager.page_token",
+}
+
+
+def list_params(**filters: Unpack[TaskFilters]) -> QueryParams:
+    """The query of ``GET /ent/v2/tasks``: lists as repeated keys, ``None`` and ``""`` not sent."""
+    given: dict[str, Any] = {k: v for k, v in filters.items() if v is not None and v != ""}
+    params: list[tuple[str, str]] = []
+    for name in _LIST_NAMES:
+        values = given.get(name, ())
+        params += [(name, str(v)) for v in ([values] if isinstance(values, str) else values)]
+    for name, query_name in _SCALAR_NAMES.items():
+        if name in given:
+            params.append((query_name, _time_param(given[name])))
+    return tuple(params)
 
 
 def retry_delay(attempt: int, backoff: float, retry_after: str | None = None) -> float:

@@ -100,3 +100,71 @@ class ImageTask(CreatedTask):
     """The answer to ``reference2image``."""
 
     callback_url: str | None = None
+
+
+class TaskItem(APIModel):
+    """One task of ``GET /ent/v2/tasks``: what was asked for and where it stands."""
+
+    id: str
+    key_id: str = ""
+    type: str = ""
+    """The endpoint that created it: ``reference2video``, ``text2video``, ``img2video``..."""
+    model: str = ""
+    prompt: str = ""
+    images: list[str] = Field(default_factory=list)
+    duration: int = 0
+    resolution: str = ""
+    aspect_ratio: str = ""
+    creations: list[Creation] = Field(default_factory=list)
+    state: str = ""
+    err_code: str = ""
+    credits: int = 0
+    seed: int = 0
+    progress: int | None = None
+    """0–100; refgen sends it, the original API may not."""
+    created_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+class TaskPage(APIModel):
+    """A page of ``GET /ent/v2/tasks``; pass ``next_page_token`` as ``page_token`` for the next."""
+
+    tasks: list[TaskItem] = Field(default_factory=list)
+    next_page_token: str = ""
+
+
+class CreditRemain(APIModel):
+    type: str = ""
+    credit_remain: int = 0
+    concurrency_limit: int = 0
+    current_concurrency: int = 0
+    queue_count: int = 0
+
+
+class CreditPackage(APIModel):
+    id: str = ""
+    name: str = ""
+    type: str = ""
+    concurrency: int = 0
+    credit_amount: int = 0
+    credit_remain: int = 0
+    created_at: datetime | None = None
+    purchase_at: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+
+
+class Credits(APIModel):
+    """``GET /ent/v2/credits``: the balance (``remains``) and, when asked for, the packages."""
+
+    remains: list[CreditRemain] = Field(default_factory=list)
+    remaining_credits: list[CreditRemain] = Field(default_factory=list)
+    packages: list[CreditPackage] = Field(default_factory=list)
+
+    @property
+    def credit_remain(self) -> int:
+        """Credits left in all (the sum over ``remains``)."""
+        return sum(r.credit_remain for r in self.remains or self.remaining_credits)

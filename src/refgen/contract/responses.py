@@ -1,12 +1,14 @@
 """Response bodies as models, field for field as the contract lists them, and their renderers.
 
 One model per body: the created task, Get Generation (also what callbacks carry), the task list
-(a refgen extension) and the error body. The HTTP routes and the callback dispatcher both render
-through the functions here, so a client polling and a client called back read the same thing.
+and the error body (the credits body is in :mod:`refgen.contract.account`). The HTTP routes and
+the callback dispatcher both render through the functions here, so a client polling and a client
+called back read the same thing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -171,41 +173,87 @@ def generation_body(task: Task, links: Links) -> dict[str, Any]:
     return generation(task, links).model_dump(mode="json")
 
 
-# --- the task list (a refgen extension) -----------------------------------------------------------
+# --- the task list (GET /ent/v2/tasks) --------------------------------------------------------------
+
+TaskType = Literal["reference2video", "reference2image", "text2video", "img2video", "start-end2video"]
+"""The endpoint that created a task (the values of :class:`~refgen.domain.TaskKind`)."""
+
+_FRAME_RATIO_KINDS = frozenset({TaskKind.IMAGE_TO_VIDEO, TaskKind.START_END_TO_VIDEO})
 
 
-class TaskListItem(Generation):
-    """The Get Generation body plus what was asked for."""
+class TaskListItem(BaseModel):
+    """One task of the list: what was asked for and where it stands."""
 
+    id: str
+    key_id: str = Field(description="A stable id of the key that created the task (never its token).")
+    type: TaskType = Field(description="The endpoint that created the task.")
     model: str
-    kind: Literal["reference2video", "reference2image"]
     prompt: str
-    created_at: str
-    duration: int | None = Field(description="Seconds; null for images.")
+    images: list[str] = Field(
+        description="Each reference: its URL as sent, or a signed 24-hour link of refgen's stored copy "
+        "when it was sent as a data URL."
+    )
+    duration: int = Field(description="Seconds; 0 for images.")
     resolution: str
-    aspect_ratio: str
+    aspect_ratio: str = Field(description="For img2video and start-end2video the output frame's ratio.")
+    creations: list[CreationBody] = Field(description="As in Get Generation; `[]` until success.")
+    state: PublicState
+    err_code: str = Field(description='"" unless failed.')
+    credits: int = Field(description="What the task costs; 0 for failed or cancelled tasks.")
+    seed: int
+    progress: int = Field(ge=0, le=100, description="0–100 (refgen; as in Get Generation).")
+    created_at: str = Field(description="RFC 3339, UTC, fractional seconds, `Z`.")
 
 
 class TaskList(BaseModel):
     tasks: list[TaskListItem] = Field(description="Newest first.")
+    next_page_token: str = Field(
+        description='Pass as `pager.page_token` with the same filters for the next page; "" on the last page.'
+    )
+
+
+def listed_images(task: Task, links: Links) -> list[str]:
+    """Each reference as the list shows it: the URL the client sent, else a link to the stored copy."""
+    sources = task.image_sources
+    keys = task.reference_keys
+    return [(sources[i] if i < len(sources) else "") or links.url(key) for i, key in enumerate(keys)]
+
+
+def listed_aspect_ratio(task: Task) -> str:
+    """The task's ratio; for img2video and start-end2video, the frame made once there is one (the
+    output takes the picture's ratio, reduced: 1920×1080 is ``16:9``)."""
+    if task.spec.kind in _FRAME_RATIO_KINDS and task.creations:
+        first = task.creations[0]
+        divisor = math.gcd(first.width, first.height)
+        if divisor:
+            return f"{first.width // divisor}:{first.height // divisor}"
+    return task.spec.aspect_ratio
 
 
 def task_list_item(task: Task, links: Links) -> TaskListItem:
     spec = task.spec
     return TaskListItem(
-        **_generation_fields(task, links),
+        id=task.id,
+        key_id=task.key_id,
+        type=spec.kind.value,
         model=spec.model,
-        kind=spec.kind.value,
         prompt=spec.prompt,
-        created_at=rfc3339(task.created_at),
-        duration=spec.duration,
+        images=listed_images(task, links),
+        duration=spec.duration or 0,
         resolution=spec.resolution,
-        aspect_ratio=spec.aspect_ratio,
+        aspect_ratio=listed_aspect_ratio(task),
+        creations=[creation(c, links) for c in task.creations],
+        state=task.state.value,
+        err_code=task.err_code,
+        credits=task.charged_credits,
+        seed=spec.seed,
+        progress=task.progress,
+        created_at=rfc3339(task.created_at),
     )
 
 
-def task_list(tasks: Sequence[Task], links: Links) -> TaskList:
-    return TaskList(tasks=[task_list_item(task, links) for task in tasks])
+def task_list(tasks: Sequence[Task], links: Links, next_page_token: str = "") -> TaskList:
+    return TaskList(tasks=[task_list_item(task, links) for task in tasks], next_page_token=next_page_token)
 
 
 # --- errors -------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from refgen import __version__
+from refgen.http.account import router as account_router
 from refgen.http.console import install_console
 from refgen.http.errors import install_error_handlers
 from refgen.http.openapi import install_openapi
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(task_list_router)
+    app.include_router(account_router)
     install_console(app)
     install_openapi(app)
     return app

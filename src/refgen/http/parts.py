@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,14 +18,17 @@ import anyio.to_thread
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from refgen.clock import utcnow
 from refgen.contract.catalogue import Catalogue, catalogue_as_json
 from refgen.domain import ApiKey, Task, TaskKind
 from refgen.errors import Unauthorized
 from refgen.files.base import FileStore
 from refgen.files.urls import FileUrlSigner, LinkMaker
+from refgen.http.page_tokens import PageTokens
 from refgen.runtime import Runtime
 from refgen.service import Authenticator, TaskService
 from refgen.store.base import TaskStore
+from refgen.task_query import KeyUsage, TaskQuery
 
 
 def _runtime(request: Request) -> Runtime:
@@ -89,16 +93,23 @@ def file_access(request: Request) -> FileAccess:
 
 @dataclass(frozen=True)
 class TaskLister:
-    """A key's own tasks, newest first."""
+    """A key's own tasks a page at a time, its usage, the page tokens and the clock of the default
+    time window."""
 
     store: TaskStore
+    tokens: PageTokens
+    clock: Callable[[], datetime] = utcnow
 
-    async def __call__(self, key_id: str, limit: int) -> Sequence[Task]:
-        return await anyio.to_thread.run_sync(self.store.list_tasks, key_id, limit)
+    async def page(self, query: TaskQuery) -> Sequence[Task]:
+        return await anyio.to_thread.run_sync(self.store.query_tasks, query)
+
+    async def usage(self, key_id: str) -> KeyUsage:
+        return await anyio.to_thread.run_sync(self.store.key_usage, key_id)
 
 
 def task_lister(request: Request) -> TaskLister:
-    return TaskLister(_runtime(request).store.tasks)
+    rt = _runtime(request)
+    return TaskLister(rt.store.tasks, PageTokens(rt.cipher))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from refgen.domain import ApiKey, Creation, Route, Task, TaskState
 from refgen.err_codes import ErrCode
+from refgen.task_query import KeyUsage, TaskQuery
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ class TaskStore(Protocol):
 
     def list_tasks(self, key_id: str, limit: int = 100) -> Sequence[Task]:
         """The key's tasks, newest first."""
+
+    def query_tasks(self, query: TaskQuery) -> Sequence[Task]:
+        """One page of the key's tasks that pass the query's filters, in the list order (newest
+        first: ``created_at`` descending, then ``id`` descending); at most ``query.limit``."""
+
+    def key_usage(self, key_id: str) -> KeyUsage:
+        """The key's tasks summed up: credits charged and held, processing and waiting counts."""
 
     def request_cancel(self, task_id: str, now: datetime) -> Task:
         """Cancel a task: a waiting one ends ``failed/UserCancelled`` at once; a processing one is

@@ -9,7 +9,8 @@ Portable SQL only: the same statements run on SQLite (embedded) and PostgreSQL (
 - ``tasks``: every field of :class:`~refgen.domain.Task` and its :class:`~refgen.domain.TaskSpec`
   as a column; ``reference_keys`` and ``creations`` are JSON text. The table is the queue: the
   claim index serves ``WHERE state IN (...) ORDER BY off_peak, created_at``; the key index
-  serves the per-key count of processing tasks and the unfinished-credits sum.
+  serves the per-key count of processing tasks and the unfinished-credits sum; the key-created
+  index serves the task list (one key's tasks newest first, keyset pages).
 - ``callback_deliveries``: the callback outbox, one row per callback to send (written in the
   transaction that changes the task's state), with its status, retry schedule, the lease of the
   dispatcher sending it (``locked_until``) and the last outcome. The due index serves
@@ -148,6 +149,7 @@ tasks = Table(
     Column("creations", Text, nullable=False),  # JSON list of Creation objects
     Index("ix_tasks_claim", "state", "off_peak", "created_at"),
     Index("ix_tasks_key_state", "key_id", "state"),
+    Index("ix_tasks_key_created", "key_id", "created_at", "id"),
 )
 
 callback_deliveries = Table(

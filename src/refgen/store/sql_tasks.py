@@ -1,5 +1,9 @@
-"""Tasks in the SQL store: insert (with the credit check), read, list, cancel and mark queueing
-(the last two apply what :mod:`refgen.lifecycle` decides).
+"""Tasks in the SQL store: insert (with the credit check), read, list and query (filters, keyset
+pages), a key's usage, cancel and mark queueing (the last two apply what :mod:`refgen.lifecycle`
+decides).
+
+A query is served by ``ix_tasks_key_created`` (``key_id, created_at, id``): the key's tasks in the
+list order, the keyset condition a range on the same index.
 
 Credit checks lock the key row (``FOR UPDATE`` on PostgreSQL, the write lock on SQLite) before
 summing the credits the key's unfinished tasks hold.
@@ -9,16 +13,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select
 
 from refgen import lifecycle
-from refgen.domain import TERMINAL_STATES, Task, TaskState
+from refgen.domain import TERMINAL_STATES, WAITING_STATES, Task, TaskState
 from refgen.errors import CreditInsufficient, StoreError, TaskNotFound
 from refgen.store.schema import api_keys, tasks
 from refgen.store.sql_changes import apply_change
 from refgen.store.sql_rows import load_task, row_to_task, task_values
 from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.times import as_utc
+from refgen.task_query import KeyUsage, TaskQuery
 
 UNFINISHED = sorted(state.value for state in TaskState if state not in TERMINAL_STATES)
 
@@ -63,6 +68,33 @@ class SqlTasks:
             ).all()
         return [row_to_task(row) for row in rows]
 
+    def query_tasks(self, query: TaskQuery) -> list[Task]:
+        statement = (
+            select(tasks)
+            .where(*_conditions(query))
+            .order_by(tasks.c.created_at.desc(), tasks.c.id.desc())
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        with self._db.read() as connection:
+            return [row_to_task(row) for row in connection.execute(statement).all()]
+
+    def key_usage(self, key_id: str) -> KeyUsage:
+        state = tasks.c.state
+        waiting = sorted(s.value for s in WAITING_STATES)
+        with self._db.read() as connection:
+            row = connection.execute(
+                select(
+                    select(api_keys.c.credits).where(api_keys.c.id == key_id).scalar_subquery(),
+                    _sum_where(state == TaskState.SUCCESS.value, tasks.c.credits),
+                    _sum_where(state.in_(UNFINISHED), tasks.c.credits),
+                    _sum_where(state == TaskState.PROCESSING.value, 1),
+                    _sum_where(state.in_(waiting), 1),
+                ).where(tasks.c.key_id == key_id)
+            ).one()
+        balance = None if row[0] is None else int(row[0])
+        return KeyUsage(balance, int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+
     def request_cancel(self, task_id: str, now: datetime) -> Task:
         now = as_utc(now)
         with self._db.write() as connection:
@@ -79,3 +111,31 @@ class SqlTasks:
     def mark_queueing(self, task_id: str) -> None:
         with self._db.write() as connection:
             apply_change(connection, task_id, lifecycle.mark_queueing())
+
+
+def _conditions(query: TaskQuery) -> list[ColumnElement[bool]]:
+    """The WHERE clause of a query: its key, each filter given, and the keyset position."""
+    conditions: list[ColumnElement[bool]] = [tasks.c.key_id == query.key_id]
+    for column, values in (
+        (tasks.c.id, query.task_ids),
+        (tasks.c.state, None if query.states is None else [s.value for s in query.states]),
+        (tasks.c.model, query.models),
+        (tasks.c.resolution, query.resolutions),
+    ):
+        if values is not None:
+            conditions.append(column.in_(sorted(set(values))))
+    if query.created_from is not None:
+        conditions.append(tasks.c.created_at >= as_utc(query.created_from))
+    if query.created_to is not None:
+        conditions.append(tasks.c.created_at < as_utc(query.created_to))
+    if query.after is not None:
+        at = as_utc(query.after.created_at)
+        conditions.append(
+            or_(tasks.c.created_at < at, and_(tasks.c.created_at == at, tasks.c.id < query.after.id))
+        )
+    return conditions
+
+
+def _sum_where(condition: ColumnElement[bool], value: ColumnElement[int] | int) -> ColumnElement[int]:
+    """``SUM(CASE WHEN condition THEN value ELSE 0 END)``, portable, 0 when there are no rows."""
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)

@@ -8,9 +8,10 @@ import copy
 from datetime import datetime
 
 from refgen import lifecycle
-from refgen.domain import TERMINAL_STATES, Task, TaskState
+from refgen.domain import TERMINAL_STATES, WAITING_STATES, Task, TaskState
 from refgen.errors import CreditInsufficient, StoreError, TaskNotFound
 from refgen.store.times import as_utc, optional_utc
+from refgen.task_query import KeyUsage, TaskQuery, list_order
 from refgen.testing.memory_state import MemoryState
 
 
@@ -56,6 +57,23 @@ class MemoryTasks:
             mine = [t for t in self._state.tasks.values() if t.key_id == key_id]
             mine.sort(key=lambda t: (t.created_at, t.id), reverse=True)
             return [copy.deepcopy(t) for t in mine[:limit]]
+
+    def query_tasks(self, query: TaskQuery) -> list[Task]:
+        with self._state.lock:
+            found = sorted(filter(query.matches, self._state.tasks.values()), key=list_order, reverse=True)
+            return [copy.deepcopy(t) for t in found[query.offset : query.offset + query.limit]]
+
+    def key_usage(self, key_id: str) -> KeyUsage:
+        with self._state.lock:
+            key = self._state.keys.get(key_id)
+            mine = [t for t in self._state.tasks.values() if t.key_id == key_id]
+            return KeyUsage(
+                balance=None if key is None else key.credits,
+                charged=sum(t.spec.credits for t in mine if t.state is TaskState.SUCCESS),
+                held=sum(t.spec.credits for t in mine if t.state not in TERMINAL_STATES),
+                processing=sum(t.state is TaskState.PROCESSING for t in mine),
+                waiting=sum(t.state in WAITING_STATES for t in mine),
+            )
 
     def request_cancel(self, task_id: str, now: datetime) -> Task:
         now = as_utc(now)

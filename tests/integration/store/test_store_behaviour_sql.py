@@ -3,4 +3,5 @@
 
 from tests.unit.store.test_outbox_behaviour import *  # noqa: F403
 from tests.unit.store.test_store_behaviour import *  # noqa: F403
+from tests.unit.store.test_task_query_behaviour import *  # noqa: F403
 from tests.unit.store.test_worker_registry import *  # noqa: F403

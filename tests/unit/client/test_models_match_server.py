@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from refgen.client import errors as sdk_errors
 from refgen.client import models as sdk
+from refgen.contract import account
 from refgen.contract import responses as server
 from refgen.contract.requests import parse_create
 from refgen.domain import Creation, TaskKind, TaskState
@@ -28,6 +29,11 @@ PAIRS: list[tuple[type[BaseModel], type[BaseModel]]] = [
     (server.FrameSize, sdk.Resolution),
     (server.CreatedVideo, sdk.VideoTask),
     (server.CreatedImage, sdk.ImageTask),
+    (server.TaskListItem, sdk.TaskItem),
+    (server.TaskList, sdk.TaskPage),
+    (account.CreditRemain, sdk.CreditRemain),
+    (account.CreditPackage, sdk.CreditPackage),
+    (account.Credits, sdk.Credits),
 ]
 
 
@@ -92,3 +98,17 @@ def test_sdk_reads_the_error_body() -> None:
         "task not found: x",
         "ab" * 16,
     )
+
+
+def test_sdk_reads_a_task_list_item_field_for_field() -> None:
+    task = make_task("t1", "k1", state=TaskState.SUCCESS, created_at=datetime(2026, 1, 2, tzinfo=UTC))
+    task.creations = [Creation("t1-0", "m.mp4", "c.jpg", None, 1280, 720, 5.0, 24)]
+    body = server.task_list([task], Links(), "next").model_dump(mode="json")
+    read = sdk.TaskPage.model_validate(body)
+    assert read.next_page_token == "next" and read.tasks[0].model_extra == {}
+    dumped = read.tasks[0].model_dump(mode="json")
+    item = body["tasks"][0]
+    assert {k: dumped[k] for k in item if k != "created_at"} == {
+        k: v for k, v in item.items() if k != "created_at"
+    }
+    assert read.tasks[0].created_at == datetime(2026, 1, 2, tzinfo=UTC)

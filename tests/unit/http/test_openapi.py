@@ -47,6 +47,7 @@ def test_openapi_lists_the_answers_each_route_can_give(spec: dict[str, Any]) -> 
     assert statuses[("/ent/v2/tasks/{task_id}/creations", "get")] == {"200", "401", "404", "500"}
     assert statuses[("/ent/v2/tasks/{task_id}/cancel", "post")] == {"200", "400", "401", "404", "413", "500"}
     assert statuses[("/ent/v2/tasks", "get")] == {"200", "400", "401", "500"}
+    assert statuses[("/ent/v2/credits", "get")] == {"200", "400", "401", "500"}
     assert statuses[("/readyz", "get")] == {"200", "503", "500"}
     assert statuses[("/files/{key}", "get")] == {"200", "403", "404", "500"}
 
@@ -122,3 +123,30 @@ def test_openapi_method_not_allowed_carries_allow(idle_server: Server) -> None:
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
     assert response.json()["code"] == 405 and response.headers["X-Trace-Id"]
+
+
+def test_openapi_task_list_and_credits_parameters_and_answers(spec: dict[str, Any]) -> None:
+    listing = spec["paths"]["/ent/v2/tasks"]["get"]
+    names = {p["name"] for p in listing["parameters"]}
+    assert names == {
+        "created_at.from",
+        "created_at.to",
+        "task_ids",
+        "task_ids[]",
+        "states",
+        "model_versions",
+        "resolutions",
+        "templates",
+        "paper.page",
+        "pager.page",
+        "paper.pagesz",
+        "pager.pagesz",
+        "limit",
+        "pager.page_token",
+    }
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["TaskList"]["required"]) == {"tasks", "next_page_token"}
+    assert set(schemas["TaskListItem"]["properties"]["type"]["enum"]) == {k.value for k in TaskKind}
+    credits = spec["paths"]["/ent/v2/credits"]["get"]
+    assert [p["name"] for p in credits["parameters"]] == ["show_detail"]
+    assert set(schemas["Credits"]["required"]) == {"remains", "remaining_credits", "packages"}

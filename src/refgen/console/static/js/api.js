@@ -54,7 +54,7 @@ export function createApi(getKey) {
   return {
     models: () => call("GET", "ent/v2/models"),
     limits: () => call("GET", "console/limits.json"),
-    listTasks: (limit = 50) => call("GET", `ent/v2/tasks?limit=${limit}`),
+    listTasks: (size = 50) => call("GET", `ent/v2/tasks?pager.pagesz=${size}`),
     create: (kind, body) => call("POST", `ent/v2/${kind}`, body),
     cancel: (id) => call("POST", `ent/v2/tasks/${encodeURIComponent(id)}/cancel`, {}),
   };

@@ -1,9 +1,9 @@
-// The Tasks panel: the key's tasks (GET /ent/v2/tasks, a refgen extension), newest first, kept live
+// The Tasks panel: the key's tasks (GET /ent/v2/tasks, the last 7 days), newest first, kept live
 // by polling every second while any task is unfinished. Cards are updated in place, so a video that
 // is playing keeps playing while the list refreshes around it.
 
 import { ApiError } from "./api.js";
-import { VIDEO } from "./catalogue.js";
+import { IMAGE } from "./catalogue.js";
 import { byId, errorBox, fill, h } from "./dom.js";
 
 const FAST_MS = 1000;
@@ -95,8 +95,8 @@ export function taskPanel({ api, onUnauthorized }) {
       note: h("div", { class: "task-note" }),
     };
     parts.bar = h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-label": "progress" }, parts.fill);
-    const kind = task.kind === VIDEO ? "Video" : "Image";
-    const specs = [task.kind === VIDEO && task.duration ? `${task.duration} s` : null, task.resolution, task.aspect_ratio].filter(Boolean).join(" · ");
+    const kind = isVideo(task) ? "Video" : "Image";
+    const specs = [isVideo(task) && task.duration ? `${task.duration} s` : null, task.resolution, task.aspect_ratio].filter(Boolean).join(" · ");
     const el = h(
       "li",
       { class: "task", id: `task-${task.id}`, data: { taskId: task.id } },
@@ -149,7 +149,7 @@ export function taskPanel({ api, onUnauthorized }) {
       showMedia(card);
     } else if (!card.mediaShown && (!previous || previous.state !== task.state)) {
       const label = task.state === "failed" ? ERR_LABEL[task.err_code] ?? "Failed" : STATE_LABEL[task.state] ?? task.state;
-      fill(parts.media, h("div", { class: `media-placeholder ${task.kind === VIDEO ? "video" : "image"}` }, h("span", null, label)));
+      fill(parts.media, h("div", { class: `media-placeholder ${isVideo(task) ? "video" : "image"}` }, h("span", null, label)));
     }
   }
 
@@ -163,7 +163,7 @@ export function taskPanel({ api, onUnauthorized }) {
     }
     const creation = task.creations?.[0];
     if (task.state === "success" && creation) {
-      const ext = task.kind === VIDEO ? "mp4" : "png";
+      const ext = isVideo(task) ? "mp4" : "png";
       buttons.push(h("a", { class: "btn small primary-outline", href: creation.url, download: `refgen-${task.id}.${ext}`, data: { download: "file" } }, "Download"));
       if (creation.watermarked_url) {
         buttons.push(
@@ -179,7 +179,7 @@ export function taskPanel({ api, onUnauthorized }) {
     const creation = task.creations?.[0];
     if (!creation) return;
     let media;
-    if (task.kind === VIDEO) {
+    if (isVideo(task)) {
       media = h("video", { controls: true, playsinline: true, preload: "metadata", poster: creation.cover_url, src: creation.url });
       const size = creation.video?.resolution;
       if (size?.width && size?.height) media.style.aspectRatio = `${size.width} / ${size.height}`;
@@ -204,6 +204,11 @@ export function taskPanel({ api, onUnauthorized }) {
     }
     await refresh();
     renderActions(card);
+  }
+
+  /** Every task type but reference2image makes a video (text2video, img2video, ...). */
+  function isVideo(task) {
+    return task.type !== IMAGE;
   }
 
   function ago(date) {

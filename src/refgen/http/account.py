@@ -1,0 +1,35 @@
+"""``GET /ent/v2/credits``: the calling key's balance, load and (with ``show_detail``) its package."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from refgen.contract.account import SHOW_DETAIL, Credits, credits_body, parse_show_detail
+from refgen.http.openapi import errors
+from refgen.http.parts import KeyDep, TaskListerDep
+
+router = APIRouter()
+
+_SHOW_DETAIL = {
+    "name": SHOW_DETAIL,
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["true", "false", "1", "0"]},
+    "description": "`true` adds `packages` (also `1`; any case); default false.",
+}
+
+
+@router.get(
+    "/ent/v2/credits",
+    summary="Your credits: balance, concurrency, queue",
+    description=(
+        "One `remains` entry (also sent as `remaining_credits`) for the calling key; with "
+        "`show_detail=true` also its package. A key without a credit limit reports 2147483647."
+    ),
+    operation_id="credits",
+    responses=errors(400, 401),
+    openapi_extra={"parameters": [_SHOW_DETAIL]},
+)
+async def credits(request: Request, tasks: TaskListerDep, key: KeyDep) -> Credits:
+    detailed = parse_show_detail(request.query_params.get(SHOW_DETAIL))
+    return credits_body(key, await tasks.usage(key.id), detailed=detailed)
