@@ -18,6 +18,7 @@ from refgen.domain import Subject
 from refgen.errors import FieldInvalid, FieldItemCountOutOfRange, FieldLacking, FieldUnwanted
 
 _BAD_ID = re.compile(r"[\s@]")
+_EMPTY: tuple[object, ...] = (None, "", [])  # what "not given" looks like for a list field
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,11 @@ def uses_subjects(fields: Fields) -> bool:
     """Whether the body is the subjects form (a non-empty ``subjects``); refuses one that also
     sends a non-empty ``images``, and one that sends neither."""
     value = fields.get("subjects")
-    if value is None or value == []:
-        if "subjects" in fields and fields.get("images") in (None, []):
+    if value in _EMPTY:
+        if "subjects" in fields and fields.get("images") in _EMPTY:
             raise FieldLacking(field="subjects")
         return False
-    if fields.get("images") not in (None, []):
+    if fields.get("images") not in _EMPTY:
         raise FieldUnwanted("unwanted field: images (send either images or subjects)", field="images")
     return True
 
