@@ -62,7 +62,12 @@ def make_server(
         [Worker(store.queue, files, every_route(backend), timing=FAST) for _ in range(workers)]
     )
     runtime = build_runtime(
-        config, store=store, files=files, fetcher=None if real_fetcher else fetcher, workers=group
+        config,
+        store=store,
+        files=files,
+        fetcher=None if real_fetcher else fetcher,
+        workers=group,
+        speaks=lambda route: backend.speaks,
     )
     _, token = create_key(store.keys, runtime.cipher, "tester")
     with TestClient(create_app(runtime=runtime)) as client:

@@ -16,6 +16,7 @@ class ErrCode(StrEnum):
     FIELD_LACKING = "FieldLacking"
     FIELD_INVALID = "FieldInvalid"
     FIELD_ITEM_COUNT_OUT_OF_RANGE = "FieldItemCountOutOfRange"
+    FIELD_UNWANTED = "FieldUnwanted"  # a field that cannot be combined with the rest of the request
     IMAGE_DOWNLOAD_FAILURE = "ImageDownloadFailure"
     IMAGE_FORMAT_INVALID = "ImageFormatInvalid"
     PAGE_SIZE_OUT_OF_RANGE = "PageSizeOutOfRange"

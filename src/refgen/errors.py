@@ -11,6 +11,7 @@ one table in :mod:`refgen.http.errors`. The class docstring is the default messa
     │   ├── FieldInvalid
     │   │   └── AddressForbidden      (outbound guard refused a URL)
     │   ├── FieldItemCountOutOfRange
+    │   ├── FieldUnwanted             (a field the rest of the request rules out)
     │   ├── ImageDownloadFailure
     │   ├── ImageFormatInvalid
     │   ├── PageSizeOutOfRange
@@ -80,6 +81,12 @@ class FieldItemCountOutOfRange(RequestError):
     """field item count out of range."""
 
     reason = ErrCode.FIELD_ITEM_COUNT_OUT_OF_RANGE
+
+
+class FieldUnwanted(RequestError):
+    """unwanted field."""
+
+    reason = ErrCode.FIELD_UNWANTED
 
 
 class ImageDownloadFailure(RequestError):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
-from refgen.backends.registry import ModelRoute, model_routes, served_models
+from refgen.backends.registry import ModelRoute, model_routes, served_models, speaking_routes
 from refgen.background import Service
 from refgen.callbacks.dispatcher import CallbackDispatcher
 from refgen.contract.catalogue import Catalogue, with_credits
@@ -43,6 +43,7 @@ class Runtime:
     authenticator: Authenticator
     routes: dict[Route, ModelRoute]
     catalogue: Catalogue
+    speaking: frozenset[Route]  # the routes whose backend can speak (audio: true)
     workers: WorkerGroup | None = None
     reaper: Reaper | None = None
     callbacks: CallbackDispatcher | None = None
@@ -50,6 +51,9 @@ class Runtime:
 
     def served_models(self, kind: TaskKind) -> frozenset[str]:
         return served_models(self.routes, kind)
+
+    def speaking_models(self, kind: TaskKind) -> frozenset[str]:
+        return served_models(self.speaking, kind)
 
     def workers_alive(self) -> int:
         """This server's own workers when it has some, else the registered workers seen within a lease."""
@@ -91,11 +95,17 @@ def build_runtime(
     workers: WorkerGroup | None = None,
     process_workers: bool = True,
     callbacks: CallbackDispatcher | None = None,
+    speaks: Callable[[Route], bool] | None = None,
 ) -> Runtime:
     """Assemble the server. Without ``workers``, ``settings.workers`` child processes are started
     (when ``process_workers``); pass a :class:`~refgen.worker.groups.ThreadWorkers` in tests.
-    Without ``callbacks``, a dispatcher sends callbacks through the outbound guard."""
+    Without ``callbacks``, a dispatcher sends callbacks through the outbound guard. ``speaks``
+    says which routes can make speech; by default each route's backend answers (tests whose
+    workers run a fake backend pass what it can do)."""
     routes = model_routes(settings.model_map)
+    speaking = (
+        speaking_routes(routes) if speaks is None else frozenset(route for route in routes if speaks(route))
+    )
     try:
         catalogue = with_credits(settings.credits)
     except ValueError as exc:
@@ -137,6 +147,7 @@ def build_runtime(
         files,
         fetcher,
         served_models=lambda kind: served_models(routes, kind),
+        speaking_models=lambda kind: served_models(speaking, kind),
         on_queued=on_queued,
         catalogue=catalogue,
     )
@@ -171,6 +182,7 @@ def build_runtime(
         authenticator=Authenticator(store.keys, hash_token),
         routes=routes,
         catalogue=catalogue,
+        speaking=speaking,
         workers=workers,
         reaper=reaper,
         callbacks=callbacks,

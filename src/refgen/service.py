@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -17,9 +17,11 @@ import anyio.to_thread
 
 from refgen.clock import utcnow
 from refgen.contract.catalogue import CATALOGUE, Catalogue
-from refgen.contract.requests import CreateRequest, parse_create, random_seed
-from refgen.domain import ApiKey, Task, TaskKind, TaskState
-from refgen.errors import TaskNotFound
+from refgen.contract.fields import is_data_url
+from refgen.contract.requests import PICTURE_RATIO, CreateRequest, parse_create, random_seed
+from refgen.contract.sizes import auto_size, frames_match, reduced_ratio
+from refgen.domain import ApiKey, Task, TaskKind, TaskSpec, TaskState
+from refgen.errors import PageSizeOutOfRange, TaskNotFound
 from refgen.files.base import FileStore
 from refgen.media.images import ImageInfo, inspect_image, parse_data_url
 from refgen.store.base import KeyStore, TaskStore
@@ -44,11 +46,6 @@ def new_task_id() -> str:
     return uuid.uuid4().hex
 
 
-def _as_sent(image: str) -> str:
-    """A reference as the task list shows it: the URL as sent, "" for a data URL (not repeated)."""
-    return "" if image[:5].lower() == "data:" else image.strip()
-
-
 class TaskService:
     def __init__(
         self,
@@ -57,6 +54,7 @@ class TaskService:
         fetcher: ImageFetcher,
         *,
         served_models: Callable[[TaskKind], Collection[str]],
+        speaking_models: Callable[[TaskKind], Collection[str]] | None = None,
         clock: Callable[[], datetime] = utcnow,
         ids: Callable[[], str] = new_task_id,
         seeds: Callable[[], int] = random_seed,
@@ -67,6 +65,7 @@ class TaskService:
         self._files = files
         self._fetcher = fetcher
         self._served = served_models
+        self._speaking = speaking_models
         self._clock = clock
         self._ids = ids
         self._seeds = seeds
@@ -75,26 +74,33 @@ class TaskService:
 
     async def create(self, key: ApiKey, kind: TaskKind, body: object) -> tuple[Task, CreateRequest]:
         request = parse_create(
-            kind, body, served_models=self._served(kind), seed_source=self._seeds, catalogue=self._catalogue
+            kind,
+            body,
+            served_models=self._served(kind),
+            speaking_models=self._speaking(kind) if self._speaking is not None else None,
+            seed_source=self._seeds,
+            catalogue=self._catalogue,
         )
         if request.spec.callback_url:
             await self._fetcher.check_url(request.spec.callback_url, "callback_url")
-        sources = [(f"images[{i}]", image) for i, image in enumerate(request.images)]
+        sources = [(request.field_of(i), image) for i, image in enumerate(request.images)]
         if request.wm_url is not None:
             sources.append(("wm_url", request.wm_url))
         references = await self._load_references(sources)
         watermark = references.pop() if request.wm_url is not None else None
+        spec = _framed(request, references)
 
         task_id = self._ids()
         task = Task(
             id=task_id,
             key_id=key.id,
-            spec=request.spec,
+            spec=spec,
             reference_keys=[f"tasks/{task_id}/refs/{i}.{r.info.extension}" for i, r in enumerate(references)],
             watermark_key=f"tasks/{task_id}/wm.{watermark.info.extension}" if watermark else None,
             state=TaskState.CREATED,
             created_at=self._clock(),
-            image_sources=[_as_sent(image) for image in request.images],
+            # as the task list shows each reference: the URL as sent, "" for a data URL (not repeated)
+            image_sources=["" if is_data_url(image) else image.strip() for image in request.images],
         )
         await anyio.to_thread.run_sync(self._persist, task, references, watermark)
         return task, request
@@ -141,6 +147,29 @@ class TaskService:
     def cancel(self, key: ApiKey, task_id: str) -> Task:
         self.get(key, task_id)
         return self._store.request_cancel(task_id, self._clock())
+
+
+def _framed(request: CreateRequest, references: Sequence[Reference]) -> TaskSpec:
+    """The spec once the pictures' sizes are known: a start and an end frame must have close ratios
+    (else ``PageSizeOutOfRange`` naming the end frame), and a task whose frame follows its picture
+    records that frame's reduced ratio (a 1280×720 picture: ``16:9``)."""
+    spec = request.spec
+    if spec.kind is TaskKind.START_END_TO_VIDEO:
+        start, end = references[0].info, references[1].info
+        if not frames_match((start.width, start.height), (end.width, end.height)):
+            field = references[1].field
+            raise PageSizeOutOfRange(
+                f"image size or aspect ratio out of range: {field} (the start frame's {start.width}x"
+                f"{start.height} and the end frame's {end.width}x{end.height} must have aspect ratios "
+                "within 0.8 to 1.25 of each other)",
+                field=field,
+            )
+    if spec.aspect_ratio == PICTURE_RATIO and spec.kind.makes_video and references:
+        first = references[0].info
+        return replace(
+            spec, aspect_ratio=reduced_ratio(*auto_size(spec.resolution, first.width, first.height))
+        )
+    return spec
 
 
 class Authenticator:

@@ -10,46 +10,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import Server, make_server
-from tests.images import bomb_png, data_url, gif, picture
+from tests.contract.vectors import PLACEHOLDERS, expand, headers, stored_files, task_count
 
 HERE = Path(__file__).parent
 VECTORS = json.loads((HERE / "conformance.json").read_text())
 SHARED_COPY = HERE.parents[2] / "shared" / "spec" / "conformance.json"
-
-PLACEHOLDERS = {
-    "$IMG": data_url(picture()),
-    "$IMG_JPEG": data_url(picture(fmt="JPEG"), "image/jpeg"),
-    "$IMG_WEBP": data_url(picture(fmt="WEBP"), "image/webp"),
-    "$IMG_PNG_AS_JPEG": data_url(picture(), "image/jpeg"),
-    "$IMG_100PX": data_url(picture(100, 100)),
-    "$IMG_5TO1": data_url(picture(1000, 200)),
-    "$IMG_GIF": data_url(gif(), "image/gif"),
-    "$NOT_AN_IMAGE": data_url(b"this is plain text, not a picture at all"),
-    "$IMG_BOMB": data_url(bomb_png()),
-    "$21MB": "x" * 21_000_000,
-}
-
-
-def expand(value: Any) -> Any:
-    if isinstance(value, list):
-        return [expand(v) for v in value]
-    if isinstance(value, dict):
-        return {k: expand(v) for k, v in value.items()}
-    if isinstance(value, str):
-        if value.startswith("$REPEAT:"):
-            _, char, count = value.split(":")
-            return char * int(count)
-        return PLACEHOLDERS.get(value, value)
-    return value
-
-
-def headers(auth: str, token: str) -> dict[str, str]:
-    return {
-        "Token": {"Authorization": f"Token {token}"},
-        "Bearer": {"Authorization": f"Bearer {token}"},
-        "none": {},
-        "wrong": {"Authorization": "Token not-a-key"},
-    }[auth]
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +27,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     for gen in (plain, loopback):
         with pytest.raises(StopIteration):
             next(gen)
-
-
-def task_count(server: Server) -> int:
-    key = server.runtime.authenticator.key_for(server.token)
-    assert key is not None
-    return len(server.store.tasks.list_tasks(key.id, limit=10_000))
-
-
-def stored_files(server: Server) -> list[Path]:
-    return [p for p in server.files.root.rglob("*") if p.is_file()]
 
 
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=[c["name"] for c in VECTORS["cases"]])

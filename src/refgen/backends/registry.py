@@ -4,12 +4,15 @@
 Without a map, every public model is served by the ``compositor``. With one, only the models it names
 are served; the others answer ``ModelUnavailable``. A model that is both a video and an image model
 (``viduq1``, ``viduq2``) may name one backend per kind.
+
+Each backend says whether it can speak (``audio: true``); a model whose backend cannot refuses
+``audio: true`` at creation instead of returning silence.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,16 +22,40 @@ from refgen.domain import Route, TaskKind
 from refgen.errors import RefgenError
 
 
+def compositor_speaks() -> bool:
+    """Whether the compositor can synthesise speech here (``refgen.media.speech.available()``;
+    False where that module is not part of this installation)."""
+    try:
+        speech = importlib.import_module("refgen.media.speech")
+    except ImportError:
+        return False
+    available: Callable[[], object] = speech.available
+    return bool(available())
+
+
+def never_speaks() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class BackendKind:
     target: str  # "module:Class"
     kinds: frozenset[TaskKind]
     needs_weights: bool
+    speech: Callable[[], bool] = never_speaks  # asked when the routes are built
+
+    @property
+    def speaks(self) -> bool:
+        """Whether this backend can make the speech track of ``audio: true``."""
+        return self.speech()
 
 
 BACKEND_KINDS: Mapping[str, BackendKind] = {
     "compositor": BackendKind(
-        "refgen.backends.compositor:CompositorBackend", frozenset(TaskKind), needs_weights=False
+        "refgen.backends.compositor:CompositorBackend",
+        frozenset(TaskKind),
+        needs_weights=False,
+        speech=compositor_speaks,
     ),
     # takes a fixed time per task and makes a plain frame: for load tests and benchmarks
     "timed": BackendKind("refgen.testing.timed:TimedBackend", frozenset(TaskKind), needs_weights=False),
@@ -56,6 +83,10 @@ class ModelRoute:
     @property
     def kinds(self) -> frozenset[TaskKind]:
         return BACKEND_KINDS[self.backend].kinds
+
+    @property
+    def speaks(self) -> bool:
+        return BACKEND_KINDS[self.backend].speaks
 
     @property
     def identity(self) -> tuple[str, str | None, str]:
@@ -121,8 +152,18 @@ def _route(model: str, entry: object, where: str) -> ModelRoute:
     return ModelRoute(model, backend, str(weights) if weights else None, dict(options))
 
 
-def served_models(routes: Mapping[Route, ModelRoute], kind: TaskKind) -> frozenset[str]:
+def served_models(routes: Iterable[Route], kind: TaskKind) -> frozenset[str]:
+    """The models of ``kind`` among ``routes`` (a model map's routes, or a set of them)."""
     return frozenset(model for (route_kind, model) in routes if route_kind is kind)
+
+
+def speaking_routes(routes: Mapping[Route, ModelRoute]) -> frozenset[Route]:
+    """The routes whose backend can speak (each backend asked once)."""
+    answers: dict[str, bool] = {}
+    for route in routes.values():
+        if route.backend not in answers:
+            answers[route.backend] = route.speaks
+    return frozenset(key for key, route in routes.items() if answers[route.backend])
 
 
 def describe(route: Route) -> str:

@@ -92,6 +92,7 @@ class VideoTask(CreatedTask):
     duration: int = 0
     movement_amplitude: str = ""
     bgm: bool = False
+    audio: bool = False
     off_peak: bool = False
     watermark: bool = False
 

@@ -25,11 +25,18 @@ from refgen.contract.catalogue import (
     DEFAULT_WM_POSITION,
     PAYLOAD_MAX,
     SEED_MAX,
+    STYLES,
+    SUBJECT_ID_MAX,
+    SUBJECT_IMAGES_MAX,
+    SUBJECTS_MAX,
+    SUBJECTS_PROMPT_MAX,
+    VOICE_ID_MAX,
     WM_POSITIONS,
     Catalogue,
     ModelOptions,
     models_for,
 )
+from refgen.contract.options import IS_REC_CREDITS
 from refgen.domain import TaskKind
 
 # The whitespace the string forms tolerate around a value. Spelled out (not ``\s``) so that Python
@@ -135,38 +142,34 @@ def _field(schema: dict[str, Any], description: str, *, required: bool = False) 
     return (annotation, ... if required else None)
 
 
-def _common_fields(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
+def _base_fields(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
+    """The fields of every create body."""
     kind = options[0].kind
-    min_images = min(o.min_images for o in options)
-    images: dict[str, Any] = {
-        "type": "array" if min_images else ["array", "null"],
-        "items": {"type": "string", "minLength": 1},
-        "minItems": min_images,
-        "maxItems": max(o.max_images for o in options),
-    }
     resolutions = _union(r for o in options for d in o.durations.values() for r in d.resolutions)
-    auto = ("auto",) if any(o.allows_auto_ratio for o in options) else ()
-    ratios = _union([*(r for o in options for r in o.aspect_ratios), *auto])
+    required = any(o.prompt_required for o in options)
+    most = max(o.prompt_max for o in options)
+    if kind is TaskKind.VIDEO:
+        most = max(most, SUBJECTS_PROMPT_MAX)
+    prompt: dict[str, Any] = (
+        {"type": "string", "minLength": 1, "maxLength": most}
+        if required
+        else {"type": ["string", "null"], "maxLength": most}
+    )
+    limits = _per_model(options, lambda o: f"{o.prompt_max} characters")
+    if kind is TaskKind.VIDEO:
+        limits += f" (subjects form: {SUBJECTS_PROMPT_MAX} for every model)"
     return {
         "model": _field(
             {"type": "string", "enum": [o.model for o in options]},
             f"The model ({kind.value}); a known model this deployment does not serve is ModelUnavailable.",
             required=True,
         ),
-        "images": _field(
-            images,
-            "Reference images: http(s) URLs or data URLs `data:image/<type>;base64,<data>` (PNG, JPEG or "
-            "WebP, at least 128×128 px, ratio 1:4 to 4:1). Count: "
-            + _per_model(options, lambda o: f"{o.min_images} to {o.max_images}"),
-            required=min_images > 0,
-        ),
         "prompt": _field(
-            {"type": "string", "minLength": 1, "maxLength": max(o.prompt_max for o in options)},
-            "What to make; not blank. At most " + _per_model(options, lambda o: f"{o.prompt_max} characters"),
-            required=True,
+            prompt,
+            ("What to make; not blank. " if required else 'Optional ("" allowed). ') + "At most " + limits,
+            required=required,
         ),
         "resolution": _field(choice(resolutions), "Resolution: " + _per_model(options, _resolutions)),
-        "aspect_ratio": _field(choice(ratios), "Aspect ratio: " + _per_model(options, _ratios)),
         "seed": _field(
             lenient_int(minimum=0, maximum=SEED_MAX),
             f"0 to {SEED_MAX}; omitted or 0: a random seed (the seed used is echoed).",
@@ -179,15 +182,70 @@ def _common_fields(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
     }
 
 
+_IMAGE_RULES = (
+    "http(s) URLs or data URLs `data:image/<type>;base64,<data>` (PNG, JPEG or WebP, at least 128×128 px, "
+    "ratio 1:4 to 4:1)"
+)
+
+
+def _images_field(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
+    kind = options[0].kind
+    min_images = min(o.min_images for o in options)
+    required = min_images > 0 and kind is not TaskKind.VIDEO  # reference2video: or `subjects`
+    images: dict[str, Any] = {
+        "type": "array" if required else ["array", "null"],
+        "items": {"type": "string", "minLength": 1},
+        "minItems": min_images,
+        "maxItems": max(o.max_images for o in options),
+    }
+    what = {
+        TaskKind.IMAGE_TO_VIDEO: "The first frame",
+        TaskKind.START_END_TO_VIDEO: "The start frame, then the end frame (ratios within 0.8 to 1.25 of "
+        "each other)",
+    }.get(kind, "Reference images")
+    alternative = " Required unless `subjects` is sent (not both)." if kind is TaskKind.VIDEO else ""
+    return {
+        "images": _field(
+            images,
+            f"{what}: {_IMAGE_RULES}.{alternative} Count: "
+            + _per_model(options, lambda o: f"{o.min_images} to {o.max_images}"),
+            required=required,
+        )
+    }
+
+
+def _ratio_field(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
+    auto = ("auto",) if any(o.allows_auto_ratio for o in options) else ()
+    ratios = _union([*(r for o in options for r in o.aspect_ratios), *auto])
+    return {"aspect_ratio": _field(choice(ratios), "Aspect ratio: " + _per_model(options, _ratios))}
+
+
 def _video_fields(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
     durations = sorted({d for o in options for d in o.durations})
     ignored = [o.model for o in options if o.amplitude_ignored]
+    speaking = [o.model for o in options if o.audio]
+    native = [o.model for o in options if o.native_audio]
     return {
         "duration": _field(lenient_int(durations), "Seconds: " + _per_model(options, _durations)),
         "movement_amplitude": _field(
             choice(AMPLITUDES), f"Default auto; {', '.join(ignored) or 'no model'} accepts and ignores it."
         ),
-        "bgm": _field(lenient_bool(), "Add background music (default false)."),
+        "bgm": _field(
+            lenient_bool(),
+            "Add background music (default false)"
+            + (f"; no effect on {', '.join(native)}." if native else "."),
+        ),
+        "audio": _field(
+            lenient_bool(),
+            "Generated speech (the prompt's quoted lines) over the background; "
+            + (f"available on {', '.join(speaking)}" if speaking else "not available here")
+            + (f"; default true on {', '.join(native)}, else false" if native else "; default false")
+            + ". Refused with off_peak (except on the q3 models) and where this deployment's backend "
+            "cannot speak (`speaks` in GET /ent/v2/models).",
+        ),
+        "voice_id": _field(
+            text(max_length=VOICE_ID_MAX), 'The voice for `audio` ("": the server\'s choice).'
+        ),
         "off_peak": _field(lenient_bool(), "Lower priority, half the credits (default false)."),
         "watermark": _field(lenient_bool(), "Also make a watermarked copy (default false)."),
         "wm_position": _field(
@@ -198,15 +256,71 @@ def _video_fields(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
     }
 
 
+def _style_field(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
+    effective = [o.model for o in options if o.style_effective]
+    return {
+        "style": _field(
+            choice(STYLES),
+            f"{' or '.join(STYLES)} (default {STYLES[0]}); takes effect on {', '.join(effective)}.",
+        )
+    }
+
+
+def _is_rec_field(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
+    return {
+        "is_rec": _field(
+            lenient_bool(),
+            f"The server writes the prompt from the pictures and ignores `prompt`; {IS_REC_CREDITS} credit "
+            "more (default false).",
+        )
+    }
+
+
+def _subjects_field(options: Sequence[ModelOptions]) -> dict[str, FieldSpec]:
+    subject = {
+        "type": "object",
+        "required": ["id", "images"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1, "maxLength": SUBJECT_ID_MAX},
+            "images": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "minItems": 1,
+                "maxItems": SUBJECT_IMAGES_MAX,
+            },
+            "voice_id": text(max_length=VOICE_ID_MAX),
+        },
+    }
+    return {
+        "subjects": _field(
+            {"type": ["array", "null"], "items": subject, "maxItems": SUBJECTS_MAX},
+            f"The subjects form (instead of `images`): 1 to {SUBJECTS_MAX} subjects, each an `id` (1 to "
+            f"{SUBJECT_ID_MAX} characters, no whitespace, no @, unique; `@id` in the prompt names it), "
+            f"1 to {SUBJECT_IMAGES_MAX} `images` ({_IMAGE_RULES}) and an optional `voice_id`; at most "
+            f"{SUBJECTS_MAX} images in all.",
+        )
+    }
+
+
 BODY_FIELDS: dict[TaskKind, tuple[Callable[[Sequence[ModelOptions]], dict[str, FieldSpec]], ...]] = {
-    TaskKind.VIDEO: (_common_fields, _video_fields),
-    TaskKind.IMAGE: (_common_fields,),
+    TaskKind.VIDEO: (_base_fields, _images_field, _subjects_field, _ratio_field, _video_fields),
+    TaskKind.IMAGE: (_base_fields, _images_field, _ratio_field),
+    TaskKind.TEXT_TO_VIDEO: (_base_fields, _style_field, _ratio_field, _video_fields),
+    TaskKind.IMAGE_TO_VIDEO: (_base_fields, _images_field, _video_fields, _is_rec_field),
+    TaskKind.START_END_TO_VIDEO: (_base_fields, _images_field, _video_fields, _is_rec_field),
 }
 """The field groups of each endpoint's body; the enums and limits come from the catalogue."""
 
 EXAMPLES: dict[TaskKind, dict[str, Any]] = {
     TaskKind.VIDEO: {"model": "vidu2.0", "images": [EXAMPLE_IMAGE], "prompt": "a red balloon drifts"},
     TaskKind.IMAGE: {"model": "viduq2", "images": [EXAMPLE_IMAGE], "prompt": "a blue kite", "seed": 7},
+    TaskKind.TEXT_TO_VIDEO: {"model": "viduq2", "prompt": "two friends by a lake", "duration": 5},
+    TaskKind.IMAGE_TO_VIDEO: {"model": "viduq2-turbo", "images": [EXAMPLE_IMAGE], "prompt": "she waves"},
+    TaskKind.START_END_TO_VIDEO: {
+        "model": "viduq2-pro",
+        "images": [EXAMPLE_IMAGE, EXAMPLE_IMAGE],
+        "prompt": "the balloon rises",
+    },
 }
 
 
@@ -227,7 +341,10 @@ def body_model(kind: TaskKind, catalogue: Catalogue = CATALOGUE) -> type[BaseMod
     fields: dict[str, Any] = {}
     for group in BODY_FIELDS[kind]:
         fields.update(group(options))
-    name = "2".join(part.capitalize() for part in kind.value.split("2")) + "Body"  # Reference2VideoBody
+    # Reference2VideoBody, Img2VideoBody, StartEnd2VideoBody
+    name = (
+        "2".join("".join(w.capitalize() for w in part.split("-")) for part in kind.value.split("2")) + "Body"
+    )
     config = ConfigDict(extra="allow", json_schema_extra=_finisher(EXAMPLES[kind]))
     model: type[BaseModel] = create_model(name, __config__=config, **fields)
     model.__doc__ = f"The body of POST /ent/v2/{kind.value}."

@@ -36,40 +36,72 @@ def rfc3339(moment: datetime) -> str:
 
 
 class CreatedTask(BaseModel):
-    """What both create endpoints answer: the task and the options it will run with."""
+    """What every create endpoint answers: the task and the options it will run with."""
 
     task_id: str
     state: PublicState = Field(description="Always `created` in this answer.")
     model: str
-    images: list[str] = Field(description="As sent.")
     prompt: str
-    seed: int = Field(description="The seed actually used.")
-    aspect_ratio: str
+    seed: int = Field(description="The seed actually used (a random one when 0 or absent was sent).")
     resolution: str
     payload: str
     credits: int = Field(description="What the task costs on success.")
     created_at: str = Field(description="RFC 3339, UTC, fractional seconds, `Z`.")
 
 
-class CreatedVideo(CreatedTask):
-    """The answer of POST /ent/v2/reference2video."""
+class CreatedVideoTask(CreatedTask):
+    """The video options every video endpoint echoes."""
 
     duration: int
     movement_amplitude: str
     bgm: bool
+    audio: bool = Field(description="Whether the video carries generated speech.")
     off_peak: bool
     watermark: bool
+
+
+class CreatedVideo(CreatedVideoTask):
+    """The answer of POST /ent/v2/reference2video (either form)."""
+
+    images: list[str] = Field(description="As sent; the subjects form's pictures flattened in request order.")
+    aspect_ratio: str
 
 
 class CreatedImage(CreatedTask):
     """The answer of POST /ent/v2/reference2image."""
 
+    images: list[str] = Field(description="As sent.")
+    aspect_ratio: str
     callback_url: str
 
 
-def created(task: Task, request: CreateRequest) -> CreatedVideo | CreatedImage:
+class CreatedTextVideo(CreatedVideoTask):
+    """The answer of POST /ent/v2/text2video."""
+
+    style: str
+    aspect_ratio: str
+
+
+class CreatedFramesVideo(CreatedVideoTask):
+    """The answer of POST /ent/v2/img2video and POST /ent/v2/start-end2video."""
+
+    images: list[str] = Field(description="As sent: the first frame (and the last, for start-end2video).")
+    is_rec: bool = Field(description="As sent: whether the server writes the prompt from the pictures.")
+
+
+CREATED_MODELS: dict[TaskKind, type[CreatedTask]] = {
+    TaskKind.VIDEO: CreatedVideo,
+    TaskKind.IMAGE: CreatedImage,
+    TaskKind.TEXT_TO_VIDEO: CreatedTextVideo,
+    TaskKind.IMAGE_TO_VIDEO: CreatedFramesVideo,
+    TaskKind.START_END_TO_VIDEO: CreatedFramesVideo,
+}
+"""Each create endpoint's answer, field for field as the contract lists it."""
+
+
+def created(task: Task, request: CreateRequest) -> CreatedTask:
     spec = task.spec
-    common: dict[str, Any] = {
+    values: dict[str, Any] = {
         "task_id": task.id,
         "state": task.state.value,
         "model": spec.model,
@@ -81,17 +113,18 @@ def created(task: Task, request: CreateRequest) -> CreatedVideo | CreatedImage:
         "payload": spec.payload,
         "credits": spec.credits,
         "created_at": rfc3339(task.created_at),
+        "callback_url": spec.callback_url,
+        "duration": spec.duration,
+        "movement_amplitude": spec.movement_amplitude,
+        "bgm": spec.bgm,
+        "audio": spec.audio,
+        "off_peak": spec.off_peak,
+        "watermark": spec.watermark,
+        "style": spec.style,
+        "is_rec": spec.is_rec,
     }
-    if spec.kind is TaskKind.IMAGE:
-        return CreatedImage(**common, callback_url=spec.callback_url)
-    return CreatedVideo(
-        **common,
-        duration=spec.duration,
-        movement_amplitude=spec.movement_amplitude,
-        bgm=spec.bgm,
-        off_peak=spec.off_peak,
-        watermark=spec.watermark,
-    )
+    model = CREATED_MODELS[spec.kind]
+    return model(**{name: values[name] for name in model.model_fields})
 
 
 # --- Get Generation ------------------------------------------------------------------------------

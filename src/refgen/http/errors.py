@@ -81,7 +81,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         message = exc.detail if isinstance(exc.detail, str) else reason
         if exc.status_code == 404:
-            message = f"not found: {request.url.path}"
+            message = f"not found: {request.method} {request.url.path}"
         # keep what the exception says about the answer, such as a 405's ``Allow``
         return error_response(request, exc.status_code, reason, message, exc.headers)
 

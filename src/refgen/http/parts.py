@@ -51,25 +51,29 @@ def authenticator(request: Request) -> Authenticator:
 
 @dataclass(frozen=True)
 class ServedCatalogue:
-    """The catalogue with what this deployment serves (``GET /ent/v2/models``)."""
+    """The catalogue with what this deployment serves (``GET /ent/v2/models``): each model's
+    ``served``, and ``speaks`` (whether its backend here can make ``audio: true``)."""
 
     catalogue: Catalogue
     served_models: Callable[[TaskKind], frozenset[str]]
+    speaking_models: Callable[[TaskKind], frozenset[str]]
 
     def as_json(self) -> dict[str, Any]:
         catalogue = catalogue_as_json(self.catalogue)
         for kind in TaskKind:
             served = self.served_models(kind)
+            speaking = self.speaking_models(kind)
             entries = catalogue[kind.value]
             assert isinstance(entries, dict)
             for name, entry in entries.items():
                 entry["served"] = name in served
+                entry["speaks"] = name in served and name in speaking
         return catalogue
 
 
 def served_catalogue(request: Request) -> ServedCatalogue:
     rt = _runtime(request)
-    return ServedCatalogue(rt.catalogue, rt.served_models)
+    return ServedCatalogue(rt.catalogue, rt.served_models, rt.speaking_models)
 
 
 @dataclass(frozen=True)

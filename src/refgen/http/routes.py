@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel
 
-from refgen.contract.responses import CreatedImage, CreatedVideo, Generation, created, generation
+from refgen.contract.responses import CREATED_MODELS, Generation, created, generation
 from refgen.domain import TaskKind
 from refgen.errors import Forbidden, NotFound
 from refgen.http.bodies import read_json
@@ -27,12 +27,16 @@ _CREATE_DOC = (
 )
 
 
-CREATE_ROUTES: dict[TaskKind, tuple[str, type[BaseModel]]] = {
-    TaskKind.VIDEO: ("Create a reference-to-video task", CreatedVideo),
-    TaskKind.IMAGE: ("Create a reference-to-image task", CreatedImage),
+CREATE_ROUTES: dict[TaskKind, str] = {
+    TaskKind.VIDEO: "Create a reference-to-video task (images, or subjects)",
+    TaskKind.IMAGE: "Create a reference-to-image task",
+    TaskKind.TEXT_TO_VIDEO: "Create a text-to-video task",
+    TaskKind.IMAGE_TO_VIDEO: "Create an image-to-video task (the picture is the first frame)",
+    TaskKind.START_END_TO_VIDEO: "Create a start-and-end-frame video task",
 }
-"""One create route per task kind: its summary and its answer's model (the body comes from
-:data:`refgen.contract.bodies.BODY_MODELS`)."""
+"""One create route per task kind and its summary (the body comes from
+:data:`refgen.contract.bodies.BODY_MODELS`, the answer's model from
+:data:`refgen.contract.responses.CREATED_MODELS`)."""
 
 
 def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> None:
@@ -53,8 +57,8 @@ def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> 
     )
 
 
-for _kind, (_summary, _answer) in CREATE_ROUTES.items():
-    _add_create_route(_kind, _summary, _answer)
+for _kind, _summary in CREATE_ROUTES.items():
+    _add_create_route(_kind, _summary, CREATED_MODELS[_kind])
 
 
 @router.get(

@@ -3,7 +3,9 @@
 ``FakeBackend`` makes solid-colour frames at the job's size (the colour follows the seed), walks
 ``steps`` steps reporting progress and polling the cancel token at each, optionally sleeping
 ``delay_per_step`` seconds per step (to test cancelling a task while it is processing), and can be
-told to fail with a given exception. Every job it was asked for is kept in ``jobs``.
+told to fail with a given exception. Every job it was asked for is kept in ``jobs``. It serves
+every task kind and, unless built with ``speaks=False``, can speak (``audio: true`` gets a silent
+track of the right length, as ``bgm`` does).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class FakeBackend:
         steps: int = 4,
         fail_with: BaseException | None = None,
         *,
-        kinds: tuple[TaskKind, ...] = (TaskKind.VIDEO, TaskKind.IMAGE),
+        kinds: tuple[TaskKind, ...] = tuple(TaskKind),
+        speaks: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.name = name
@@ -39,6 +42,7 @@ class FakeBackend:
         self.steps = steps
         self.fail_with = fail_with
         self.kinds = kinds
+        self.speaks = speaks
         self.sleep = sleep
         self.jobs: list[GenerationJob] = []
         self.loaded = False
@@ -70,10 +74,10 @@ class FakeBackend:
         if cancel.is_cancelled():
             raise GenerationCancelled()
         color = self.color(job.seed)
-        if job.kind == TaskKind.IMAGE:
+        if not job.kind.makes_video:
             return ImageOutput(image=_solid(job.width, job.height, color))
         audio = None
-        if job.bgm:
+        if job.bgm or (job.audio and self.speaks):
             audio = np.zeros((2, job.frame_count * SAMPLE_RATE // job.fps), np.float32)
         return VideoOutput(
             frames=_frames(job, color),

@@ -10,7 +10,7 @@ from pathlib import Path
 from refgen.backends.base import GenerationBackend
 from refgen.contract.catalogue import FPS
 from refgen.contract.sizes import auto_size, output_size
-from refgen.domain import Creation, Subject, Task
+from refgen.domain import Creation, Subject, Task, TaskKind
 from refgen.errors import BackendError
 from refgen.files.base import FileStore
 from refgen.generation import GenerationJob, ImageOutput, SubjectReferences, VideoOutput
@@ -25,11 +25,17 @@ def output_prefix(task: Task) -> str:
     return f"tasks/{task.id}/out{task.attempts}/"
 
 
+PICTURE_FRAMED = frozenset({TaskKind.IMAGE_TO_VIDEO, TaskKind.START_END_TO_VIDEO})
+"""Kinds whose frame takes the (start) picture's displayed ratio; they have no ``aspect_ratio``."""
+
+
 def frame_size(task: Task, first_reference: Path | None) -> tuple[int, int]:
+    """The output frame: the aspect ratio at the resolution, or the first picture's ratio for
+    ``aspect_ratio: auto`` and for img2video / start-end2video (whatever ratio the task records)."""
     spec = task.spec
-    if spec.aspect_ratio == "auto":
+    if spec.aspect_ratio == "auto" or spec.kind in PICTURE_FRAMED:
         if first_reference is None:
-            raise BackendError("aspect_ratio auto needs a reference image")
+            raise BackendError(f"{spec.kind.value} needs a reference image for its frame size")
         return auto_size(spec.resolution, *displayed_size(first_reference))
     return output_size(spec.resolution, spec.aspect_ratio)
 

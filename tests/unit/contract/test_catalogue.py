@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from refgen.contract.catalogue import lookup
-from refgen.contract.sizes import auto_size, output_size
+from refgen.contract.sizes import auto_size, frames_match, output_size, reduced_ratio
 from refgen.domain import TaskKind
 
 V, IMG = TaskKind.VIDEO, TaskKind.IMAGE
@@ -148,3 +148,24 @@ def test_model_map_routes_each_kind_a_model_has() -> None:
     ):
         with pytest.raises(ModelMapError):
             model_routes(bad)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "matches"),
+    [
+        ((640, 512), (512, 512), True),  # exactly 1.25
+        ((512, 512), (640, 512), True),  # exactly 0.8
+        ((640, 480), (512, 512), False),  # 1.333…
+        ((1281, 1024), (512, 512), False),  # just over 1.25
+        ((1280, 720), (1920, 1080), True),
+    ],
+)
+def test_frames_match_compares_ratios_exactly(
+    start: tuple[int, int], end: tuple[int, int], matches: bool
+) -> None:
+    assert frames_match(start, end) is matches
+
+
+def test_reduced_ratio_of_output_frames() -> None:
+    assert reduced_ratio(*auto_size("1080p", 1280, 720)) == "16:9"
+    assert reduced_ratio(*auto_size("720p", 512, 512)) == "1:1"

@@ -272,6 +272,7 @@ def test_create_responses_carry_exactly_the_contract_fields(idle_server: Server)
         "resolution",
         "movement_amplitude",
         "bgm",
+        "audio",
         "payload",
         "off_peak",
         "watermark",

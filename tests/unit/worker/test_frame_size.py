@@ -34,3 +34,39 @@ def test_auto_aspect_ratio_follows_the_first_reference_as_shown(tmp_path: Path) 
 def test_auto_aspect_ratio_needs_a_reference() -> None:
     with pytest.raises(BackendError, match="needs a reference"):
         frame_size(_auto(), None)
+
+
+def _framed(kind: TaskKind, resolution: str, recorded_ratio: str = "16:9") -> Task:
+    task = make_task("t", "k", kind=kind)
+    task.spec = replace(task.spec, resolution=resolution, aspect_ratio=recorded_ratio)
+    return task
+
+
+@pytest.mark.parametrize("kind", [TaskKind.IMAGE_TO_VIDEO, TaskKind.START_END_TO_VIDEO])
+@pytest.mark.parametrize(
+    ("picture", "resolution", "size"),
+    [
+        ((1280, 720), "1080p", (1920, 1080)),
+        ((720, 1280), "720p", (720, 1280)),
+        ((512, 512), "1080p", (1080, 1080)),
+        ((640, 512), "540p", (676, 540)),  # 540 × 1.25 = 675, rounded to an even number
+        ((1280, 720), "2K", (2560, 1440)),  # viduq3-pro's 2K: short side 1440
+        ((600, 800), "360p", (360, 480)),
+    ],
+)
+def test_frame_size_follows_the_start_picture(
+    tmp_path: Path, kind: TaskKind, picture: tuple[int, int], resolution: str, size: tuple[int, int]
+) -> None:
+    path = tmp_path / "start.png"
+    Image.new("RGB", picture).save(path)
+    # whatever ratio the task records, the picture decides
+    assert frame_size(_framed(kind, resolution, "9:16"), path) == size
+
+
+def test_frame_size_of_a_picture_framed_kind_needs_its_picture() -> None:
+    with pytest.raises(BackendError, match="img2video needs a reference"):
+        frame_size(_framed(TaskKind.IMAGE_TO_VIDEO, "720p"), None)
+
+
+def test_text2video_frame_follows_its_aspect_ratio() -> None:
+    assert frame_size(_framed(TaskKind.TEXT_TO_VIDEO, "720p", "3:4"), None) == (720, 960)
