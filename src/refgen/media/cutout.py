@@ -9,8 +9,16 @@ probable background, the rest probable foreground. Seeded that well, one GrabCut
 on the 60 composites of ``bench/cutout.py`` (known masks on textures, cluttered photos and plain walls)
 it scores a mean IoU of 0.89 against 0.87 for three iterations seeded from the border alone at
 256 px, in a fifth of the time (43 against 199 ms a picture). The result is cleaned (small specks
-dropped, enclosed holes filled), upscaled, pulled in a little and feathered. GrabCut's random
-initialisation is seeded, so the same image always gives the same mask.
+dropped, made one piece, enclosed holes filled), upscaled, pulled in a little and feathered. GrabCut's
+random initialisation is seeded, so the same image always gives the same mask.
+
+A subject's cut-out is one connected piece (:func:`one_piece`). GrabCut drops parts of the subject in
+colours the border shows too, and that can cut it in two: scikit-image's astronaut lost her dark
+collar and her head floated above her suit. Pieces near the subject for their size are joined through
+the pixels on near-shortest paths between them (her neck, as wide as her chin, and not the wall beside
+it); pieces farther off are clutter and are dropped. On the bench the astronaut, against her outline
+traced by hand, goes from 0.65 in two pieces to 0.72 in one; the composites from 97 % of masks in one
+piece to all of them, mean IoU 0.890 to 0.892, for under 2 ms a picture.
 
 A reference is **scenery** when there is little foreground to cut: GrabCut keeps almost nothing, or
 almost no pixel differs in colour from the border (a landscape, a room, a texture). The compositor
