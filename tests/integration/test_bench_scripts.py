@@ -40,6 +40,7 @@ def test_cutout_benchmark_scores_both_methods() -> None:
     out = _run("bench/cutout.py", "--limit", "3")
     assert "3 composites" in out
     assert "shipped: border + colour seed" in out and "border seed only" in out
+    assert "astronaut photo" in out and out.count(" piece(s)") == 2, out  # her IoU and pieces, by method
 
 
 def test_speech_benchmark_prints_cpu_per_line() -> None:

@@ -9,8 +9,16 @@ probable background, the rest probable foreground. Seeded that well, one GrabCut
 on the 60 composites of ``bench/cutout.py`` (known masks on textures, cluttered photos and plain walls)
 it scores a mean IoU of 0.89 against 0.87 for three iterations seeded from the border alone at
 256 px, in a fifth of the time (43 against 199 ms a picture). The result is cleaned (small specks
-dropped, enclosed holes filled), upscaled, pulled in a little and feathered. GrabCut's random
-initialisation is seeded, so the same image always gives the same mask.
+dropped, made one piece, enclosed holes filled), upscaled, pulled in a little and feathered. GrabCut's
+random initialisation is seeded, so the same image always gives the same mask.
+
+A subject's cut-out is one connected piece (:func:`one_piece`). GrabCut drops parts of the subject in
+colours the border shows too, and that can cut it in two: scikit-image's astronaut lost her dark
+collar and her head floated above her suit. Pieces near the subject for their size are joined through
+the pixels on near-shortest paths between them (her neck, as wide as her chin, and not the wall beside
+it); pieces farther off are clutter and are dropped. On the bench the astronaut, against her outline
+traced by hand, goes from 0.65 in two pieces to 0.72 in one; the composites from 97 % of masks in one
+piece to all of them, mean IoU 0.890 to 0.892, for under 2 ms a picture.
 
 A reference is **scenery** when there is little foreground to cut: GrabCut keeps almost nothing, or
 almost no pixel differs in colour from the border (a landscape, a room, a texture). The compositor
@@ -20,6 +28,7 @@ is not scenery, a soft-edged rounded card (the whole picture) stands in, so a su
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,6 +52,18 @@ SCENERY_FOREGROUND = 0.05
 """Below this fraction of GrabCut foreground an image is scenery."""
 SCENERY_SALIENT = 0.04
 """Below this fraction of salient pixels an image is scenery."""
+PIECE_CORE = 2
+"""Pieces of a mask are told apart after eroding it by this many px (of the working copy): a strand
+thinner than the feathering keeps does not join them."""
+LARGE_PIECE = 0.15
+"""A piece smaller than this fraction of the largest is a speck: never bridged, dropped when it
+stands apart."""
+BRIDGE_SLACK = 1.3
+"""A bridge between two pieces of a mask is the pixels on paths between them at most this many times
+as long as their gap (1.5 and more let it spill over the background beside a neck)."""
+BRIDGE_MAX_GAP = 0.5
+"""A piece farther from the subject than this fraction of its own size (its equivalent diameter) is
+dropped rather than bridged."""
 
 CutoutSource = Literal["alpha", "grabcut", "card"]
 
@@ -147,17 +168,77 @@ def grabcut_mask(
         )
     except cv2.error:  # e.g. no probable foreground at all
         return None
-    return cleaned(np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8))
+    fg = np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
+    return cleaned(fg, mask != cv2.GC_BGD)
 
 
-def cleaned(fg: Mask) -> Mask | None:
-    """A hard mask tidied: specks and thin bridges opened away, small gaps closed, components much
-    smaller than the largest dropped, small enclosed holes filled. None when nothing is left."""
+def cleaned(fg: Mask, bridgeable: npt.NDArray[np.bool_] | None = None) -> Mask | None:
+    """A hard mask tidied: specks and thin bridges opened away, small gaps closed, the rest made one
+    piece (:func:`one_piece`), small enclosed holes filled. None when nothing is left.
+
+    ``bridgeable`` says where a bridge between pieces may go (not the certain background of the
+    border bands); None allows it anywhere.
+    """
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     fg = np.asarray(cv2.morphologyEx(fg, cv2.MORPH_OPEN, kernel), dtype=np.uint8)
     fg = np.asarray(cv2.morphologyEx(fg, cv2.MORPH_CLOSE, kernel), dtype=np.uint8)
-    fg = _fill_holes(_keep_large_components(fg))
+    fg = _fill_holes(one_piece(fg, bridgeable))
     return fg if np.any(fg) else None
+
+
+def one_piece(fg: Mask, bridgeable: npt.NDArray[np.bool_] | None = None) -> Mask:
+    """The hard mask as one 8-connected piece: what GrabCut took out between parts of the subject
+    put back, parts standing apart from it dropped.
+
+    Pieces are told apart on the mask's core (eroded by ``PIECE_CORE`` px), so two parts held
+    together only by a strand the feathering would erase count as two; pieces under
+    ``LARGE_PIECE`` of the largest are left as they are. Starting from the largest, the nearest
+    other piece is joined when its gap is at most ``BRIDGE_MAX_GAP`` of its own size (a head over a
+    collar whose colours the border shows too), else dropped (clutter standing apart). The bridge
+    is the pixels on the near-shortest paths between the two: their distances to both pieces add
+    up to at most ``BRIDGE_SLACK`` times the gap. It is as wide as the stretch where the pieces face
+    each other closely (a neck as wide as the chin) and leaves the background beside it alone.
+    Only ``bridgeable`` pixels are added (all when None).
+    """
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * PIECE_CORE + 1, 2 * PIECE_CORE + 1))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.erode(fg, disc), connectivity=8)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    if count <= 2:
+        return _largest_component(fg)
+    order = [int(k) for k in np.argsort(-areas[1:]) + 1 if areas[k] >= LARGE_PIECE * areas[1:].max()]
+    out, body, dropped = fg > 0, labels == order[0], np.zeros(fg.shape, bool)
+    pending = order[1:]
+    while pending:
+        to_body = _distance_to(body)
+        gaps = [float(to_body[labels == k].min()) for k in pending]
+        nearest = int(np.argmin(gaps))
+        label, gap = pending.pop(nearest), gaps[nearest]
+        piece = labels == label
+        if gap > BRIDGE_MAX_GAP * math.sqrt(4 * float(areas[label]) / math.pi):
+            dropped |= piece
+            continue
+        bridge = to_body + _distance_to(piece) <= BRIDGE_SLACK * gap + 2.0  # 2 px for the grid
+        if bridgeable is not None:
+            bridge &= bridgeable
+        body |= piece | bridge
+        out |= bridge
+    if np.any(dropped):
+        out &= cv2.dilate(dropped.astype(np.uint8), disc) == 0  # with the rim the erosion took
+    return _largest_component(np.where(out, 255, 0).astype(np.uint8))
+
+
+def _distance_to(region: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+    """Each pixel's distance to the nearest pixel of ``region`` (0 inside it)."""
+    outside = np.where(region, 0, 1).astype(np.uint8)
+    return np.asarray(cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_5), dtype=np.float32)
+
+
+def _largest_component(fg: Mask) -> Mask:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+    if count <= 2:
+        return fg
+    largest = int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) + 1
+    return np.where(labels == largest, 255, 0).astype(np.uint8)
 
 
 def feathered(fg: Mask, h: int, w: int) -> Mask:
@@ -201,15 +282,6 @@ def card_mask(h: int, w: int) -> Mask:
         cv2.circle(mask, (cx, cy), r, 255, -1, lineType=cv2.LINE_AA)
     sigma = max(0.8, 0.004 * min(h, w))
     return np.asarray(cv2.GaussianBlur(mask, (0, 0), sigma), dtype=np.uint8)
-
-
-def _keep_large_components(fg: Mask) -> Mask:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
-    if count <= 2:
-        return fg
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= 0.15 * areas.max()) + 1
-    return np.where(np.isin(labels, keep), 255, 0).astype(np.uint8)
 
 
 def _fill_holes(fg: Mask) -> Mask:

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from refgen.media.cutout import card_mask, cut_out, feathered, salient_fraction
+from refgen.media.cutout import card_mask, cut_out, feathered, one_piece, salient_fraction
 from refgen.media.images import load_rgba
 from tests.unit.media.photos import landscape, sample_photo, subject_on_clutter
 
@@ -67,6 +67,83 @@ def test_cutout_on_sample_photos(
     assert cut.mask[round(inside[1] * h), round(inside[0] * w)] > 200
     assert cut.mask[round(outside[1] * h), round(outside[0] * w)] < 50
     assert 0.1 < cut.foreground < 0.8
+
+
+def _pieces(mask: np.ndarray) -> list[int]:
+    """The areas of a mask's 8-connected pieces (pixels over 127), largest first."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 127).astype(np.uint8), connectivity=8)
+    return sorted(stats[1:count, cv2.CC_STAT_AREA].tolist(), reverse=True)
+
+
+def test_cutout_keeps_the_astronaut_in_one_piece() -> None:
+    """Her dark collar shares its colours with the photo's border; her head must not float."""
+    path = sample_photo("astronaut.png")
+    if path is None:
+        pytest.skip("scikit-image's sample photos are not installed (the dev extra has them)")
+    cut = cut_out(load_rgba(path))
+    assert cut.source == "grabcut" and cut.mask.shape == (512, 512)
+    pieces = _pieces(cut.mask)
+    assert pieces[0] >= 0.99 * sum(pieces), pieces
+    assert cut.mask[100, 225] > 200 and cut.mask[350, 150] > 200  # her face; her suit
+    # her neck, from under the chin down to the collar inside the helmet ring
+    assert np.all(cut.mask[185:250, 205:246] > 200)
+    # the wall beside her neck stays out
+    assert cut.mask[150, 310] < 50 and cut.mask[140, 140] < 50
+
+
+def _head_and_body(gap: int) -> np.ndarray:
+    """A hard mask: a round head over an elliptic body, ``gap`` px apart (192 × 192)."""
+    fg = np.zeros((192, 192), np.uint8)
+    cv2.circle(fg, (96, 50), 28, 255, -1)
+    cv2.ellipse(fg, (96, 78 + gap + 60), (70, 60), 0, 0, 360, 255, -1)
+    return fg
+
+
+def test_one_piece_bridges_a_head_to_its_body() -> None:
+    fg = _head_and_body(gap=12)
+    assert len(_pieces(fg)) == 2
+    out = one_piece(fg)
+    assert len(_pieces(out)) == 1
+    assert np.all(out[fg > 0] == 255)  # nothing of either piece is lost
+    assert np.all(out[78:91, 90:103] == 255)  # the neck, under the chin
+    assert out[84, 50] == 0 and out[84, 142] == 0  # the background beside the neck stays out
+    added = np.count_nonzero(out) - np.count_nonzero(fg)
+    assert added < 12 * 56, added  # no wider than the head
+
+
+def test_one_piece_drops_a_piece_standing_apart() -> None:
+    fg = np.zeros((192, 192), np.uint8)
+    cv2.circle(fg, (60, 100), 45, 255, -1)
+    cv2.rectangle(fg, (160, 20), (172, 60), 255, -1)  # clutter, far for its size
+    out = one_piece(fg)
+    assert len(_pieces(out)) == 1
+    assert out[100, 60] == 255 and not np.any(out[:, 150:])
+
+
+def test_one_piece_bridges_only_where_allowed() -> None:
+    fg = _head_and_body(gap=12)
+    bridgeable = np.ones(fg.shape, bool)
+    bridgeable[79:90, :] = False  # the gap: e.g. the certain background of a border band
+    out = one_piece(fg, bridgeable)
+    assert not np.any(out[79:90] > 0)
+    # the head cannot be joined: the body alone is left, still one piece
+    assert len(_pieces(out)) == 1 and out[50, 96] == 0 and np.all(out[90:] >= fg[90:])
+
+
+def test_one_piece_widens_a_strand_between_two_pieces() -> None:
+    """Pieces joined by a line one pixel wide, which feathering erases, are bridged properly."""
+    fg = _head_and_body(gap=12)
+    fg[70:100, 96] = 255
+    assert len(_pieces(fg)) == 1
+    out = one_piece(fg)
+    assert np.all(out[78:91, 90:103] == 255)
+    assert len(_pieces(feathered(out, 512, 512))) == 1
+
+
+def test_one_piece_leaves_a_single_piece_alone() -> None:
+    fg = _head_and_body(gap=-10)
+    assert len(_pieces(fg)) == 1
+    assert np.array_equal(one_piece(fg), fg)
 
 
 def test_card_mask_is_a_soft_rounded_rectangle() -> None:
