@@ -32,7 +32,7 @@ from refgen.media.subject_layer import RGBA
 MORPH_MAX_SIDE = 960  # the warps run at most this size (long side), then are scaled up
 FLOW_MAX_SIDE = 320  # optical flow is computed at this size
 PUSH = 0.05  # the camera's push-in at the middle of the clip, at movement factor 1
-DETAIL_SPAN = 0.2  # of the clip at each end over which the picture's fine detail fades out
+DETAIL_SPAN = 0.1  # the dissolve's share over which a picture's fine detail fades out
 NEUTRAL = (236, 234, 228)  # what shows through a transparent picture
 
 Map = npt.NDArray[np.float32]
@@ -91,11 +91,12 @@ class Morph:
         mixed = cv2.addWeighted(warped[0], 1 - s, warped[1], s, 0.0)
         if self.work != (self.w, self.h):
             mixed = cv2.resize(mixed, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
-            weights = (1 - u / DETAIL_SPAN, 1 - (1 - u) / DETAIL_SPAN)
+            # each picture's detail, fading with its share of the dissolve, gone before the camera moves
+            weights = (1 - s / DETAIL_SPAN, 1 - (1 - s) / DETAIL_SPAN)
             for (up, down), weight in zip(self.detail, weights, strict=True):
                 if weight > 0.01:
-                    mixed = cv2.addWeighted(mixed, 1.0, up, weight * weight, 0.0)
-                    mixed = cv2.addWeighted(mixed, 1.0, down, -weight * weight, 0.0)
+                    mixed = cv2.addWeighted(mixed, 1.0, up, weight, 0.0)
+                    mixed = cv2.addWeighted(mixed, 1.0, down, -weight, 0.0)
         return np.asarray(mixed, dtype=np.uint8)
 
 

@@ -35,6 +35,7 @@ from refgen.media.subject_layer import RGBA, draw_layer
 PUSH = 0.06  # the camera's push-in (relative zoom) over the clip, at movement factor 1
 PAN_SHARE = 0.8  # of what the push-in crops away on each side, the most the pan travels
 BACKGROUND_DEPTH = 0.5  # the background moves this fraction of the camera's motion
+GLIDE = 0.3  # the share of the move that keeps accelerating to the last frame instead of easing out
 INPAINT_MAX_SIDE = 256  # the hole behind the subject is filled at this size, then scaled up
 
 
@@ -71,8 +72,10 @@ class PhotoMotion:
         self.depth = BACKGROUND_DEPTH if self.layer is not None else 1.0
 
     def camera_at(self, u: float) -> tuple[float, float, float]:
-        """(zoom, tx, ty) at clip fraction ``u``: at rest at 0, eased, pushing in to the end."""
-        e = 0.5 - 0.5 * math.cos(math.pi * min(1.0, max(0.0, u)))
+        """(zoom, tx, ty) at clip fraction ``u``: at rest at 0, eased in, pushing in to the end."""
+        u = min(1.0, max(0.0, u))
+        # eased in from rest, and still moving at the end (a clip that stops looks frozen)
+        e = (1 - GLIDE) * (0.5 - 0.5 * math.cos(math.pi * u)) + GLIDE * u * u
         return 1 + self.push * e, self.pan[0] * e, self.pan[1] * e
 
     def frame(self, u: float, t: float) -> Frame:
