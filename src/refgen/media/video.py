@@ -312,7 +312,7 @@ def read_frames(path: Path | str) -> Iterator[Frame]:
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
             if frame.format.name == "yuv420p":
-                planes = np.ascontiguousarray(frame.to_ndarray())
+                planes = np.ascontiguousarray(frame.to_ndarray(), dtype=np.uint8)
                 yield np.asarray(cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420), dtype=np.uint8)
             else:
                 yield np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
