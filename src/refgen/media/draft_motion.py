@@ -10,7 +10,7 @@ colours with hard, ink-outlined edges (:mod:`refgen.media.anime`). The draft cap
 corner of every frame.
 
 The planes are painted with a margin around the frame (room for the camera) at the draft's own
-density (at most about 960 px wide; it is smooth), premultiplied once; a frame is one warp per plane
+density (at most about 640 px wide; it is smooth), premultiplied once; a frame is one warp per plane
 at that density, then one upscale to the output size.
 """
 
@@ -29,7 +29,7 @@ from refgen.media.caption import caption_layer
 from refgen.media.subject_layer import RGBA, draw_layer
 
 MARGIN = 1.3  # the planes are this much larger than the frame
-DRAFT_MAX_SIDE = 960  # planes are painted at about this density, at most, then scaled up
+DRAFT_MAX_SIDE = 640  # planes are painted at about this density, at most, then scaled up
 
 
 class DraftMotion:

@@ -30,7 +30,7 @@ from refgen.media.photo_motion import flatten, working_size
 from refgen.media.subject_layer import RGBA
 
 MORPH_MAX_SIDE = 960  # the warps run at most this size (long side), then are scaled up
-FLOW_MAX_SIDE = 320  # optical flow is computed at this size
+FLOW_MAX_SIDE = 192  # optical flow is computed at this size
 PUSH = 0.05  # the camera's push-in at the middle of the clip, at movement factor 1
 DETAIL_SPAN = 0.1  # the dissolve's share over which a picture's fine detail fades out
 NEUTRAL = (236, 234, 228)  # what shows through a transparent picture
@@ -56,7 +56,11 @@ class Morph:
             np.asarray(cv2.resize(p, self.work, interpolation=cv2.INTER_AREA), dtype=np.uint8)
             for p in (self.start, self.end)
         ]
-        self.detail = [_detail(p, s) for p, s in zip((self.start, self.end), self.small, strict=True)]
+        # fine detail the working size loses, when the pictures have more than it keeps
+        sharp = k < 1 and self.work != (self.w, self.h)
+        self.detail = (
+            [_detail(p, s) for p, s in zip((self.start, self.end), self.small, strict=True)] if sharp else []
+        )
         self.grid_size = (max(4, ww // 4), max(4, wh // 4))
         self.flows = _flows(self.small[0], self.small[1], self.grid_size, ww)
         gw, gh = self.grid_size
@@ -91,6 +95,7 @@ class Morph:
         mixed = cv2.addWeighted(warped[0], 1 - s, warped[1], s, 0.0)
         if self.work != (self.w, self.h):
             mixed = cv2.resize(mixed, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
+        if self.detail:
             # each picture's detail, fading with its share of the dissolve, gone before the camera moves
             weights = (1 - s / DETAIL_SPAN, 1 - (1 - s) / DETAIL_SPAN)
             for (up, down), weight in zip(self.detail, weights, strict=True):
@@ -103,8 +108,6 @@ class Morph:
 def _detail(picture: Frame, small: Frame) -> tuple[Frame, Frame]:
     """What scaling ``small`` back up loses of ``picture``: its positive and negative parts."""
     h, w = picture.shape[:2]
-    if small.shape[:2] == (h, w):
-        return picture, picture
     up = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     diff = picture.astype(np.int16) - up.astype(np.int16)
     return (
@@ -129,7 +132,7 @@ def _flows(a: Frame, b: Frame, size: tuple[int, int], work_width: int) -> tuple[
     flows = []
     for x, y in ((ga, gb), (gb, ga)):
         farneback: Any = cv2.calcOpticalFlowFarneback  # the stubs do not allow flow=None
-        flow = farneback(x, y, None, 0.5, 4, 21, 4, 7, 1.5, 0)
-        flow = cv2.GaussianBlur(flow, (0, 0), 2.0) * (work_width / fsize[0])
+        flow = farneback(x, y, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+        flow = cv2.GaussianBlur(flow, (0, 0), 1.5) * (work_width / fsize[0])
         flows.append(np.asarray(cv2.resize(flow, size, interpolation=cv2.INTER_AREA), dtype=np.float32))
     return flows[0], flows[1]

@@ -36,7 +36,7 @@ PUSH = 0.06  # the camera's push-in (relative zoom) over the clip, at movement f
 PAN_SHARE = 0.8  # of what the push-in crops away on each side, the most the pan travels
 BACKGROUND_DEPTH = 0.5  # the background moves this fraction of the camera's motion
 GLIDE = 0.3  # the share of the move that keeps accelerating to the last frame instead of easing out
-INPAINT_MAX_SIDE = 256  # the hole behind the subject is filled at this size, then scaled up
+INPAINT_MAX_SIDE = 128  # the hole behind the subject is filled at this size, then scaled up
 
 
 class PhotoMotion:
@@ -118,6 +118,8 @@ def _zoom_matrix(z: float, tx: float, ty: float, w: int, h: int) -> npt.NDArray[
 
 def flatten(rgba: RGBA, background: Frame) -> Frame:
     """``rgba`` composited over ``background`` (same size): an RGB picture."""
+    if int(rgba[..., 3].min()) == 255:
+        return np.ascontiguousarray(rgba[..., :3])
     a = rgba[..., 3:].astype(np.float32) / 255
     mixed = rgba[..., :3].astype(np.float32) * a + background.astype(np.float32) * (1 - a)
     return np.asarray(np.clip(mixed + 0.5, 0, 255), dtype=np.uint8)
@@ -150,7 +152,7 @@ def fill_hole(picture: Frame, mask: Mask) -> Frame:
     grow = max(1, round(0.02 * max(size)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
     hole = np.asarray(cv2.dilate(hole, disc), dtype=np.uint8)
-    inpainted = cv2.inpaint(small, hole, max(3, grow * 2), cv2.INPAINT_TELEA)
+    inpainted = cv2.inpaint(small, hole, 3, cv2.INPAINT_TELEA)
     filled = cv2.GaussianBlur(inpainted, (0, 0), grow / 2 + 1)
     weight = cv2.GaussianBlur(hole.astype(np.float32) / 255, (0, 0), max(1.0, grow / 2))
     weight = np.asarray(np.clip(weight * 1.5, 0, 1), dtype=np.float32)
