@@ -195,21 +195,7 @@ def main() -> None:
         ratios: list[float] = []
         for run in range(args.repeat):
             bare, synthetic = bare_encode(refs, args.seconds, folder / "bare.mp4")
-            child = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--seconds",
-                    str(args.seconds),
-                    "--child",
-                    str(folder / "r.mp4"),
-                    *map(str, refs),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            fig = json.loads(child.stdout.strip().splitlines()[-1])
+            fig = in_child(TaskKind.VIDEO, args.seconds, folder / "r.mp4", refs)
             print(f"run {run + 1}:")
             print(f"  bare encode            {bare:6.2f} s  ({count / bare:5.1f} fps; same frames, music)")
             print(
@@ -255,6 +241,19 @@ def main() -> None:
         )
 
 
+def in_child(kind: TaskKind, seconds: int, out: Path, refs: tuple[Path, ...]) -> dict[str, float]:
+    """Render + encode one video in a fresh process (:func:`render_child`); its JSON figures."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--seconds", str(seconds), "--kind", kind.value, "--child", str(out)]
+        + [str(r) for r in refs],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    figures: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def family(kind: TaskKind, refs: tuple[Path, ...], seconds: int, folder: Path, repeat: int) -> None:
     """One row of the video family: its bare encode beside its render + encode in a fresh process,
     ``repeat`` times (each pair measured back to back); prints the median ratio."""
@@ -262,23 +261,7 @@ def family(kind: TaskKind, refs: tuple[Path, ...], seconds: int, folder: Path, r
     ratios, setups = [], []
     for _ in range(repeat):
         bare, _ = bare_encode(refs, seconds, folder / "bare.mp4", kind)
-        child = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--seconds",
-                str(seconds),
-                "--kind",
-                kind.value,
-                "--child",
-                str(folder / "r.mp4"),
-                *map(str, the_job.references),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        fig = json.loads(child.stdout.strip().splitlines()[-1])
+        fig = in_child(kind, seconds, folder / "r.mp4", the_job.references)
         ratios.append(fig["wall"] / bare)
         setups.append(fig["setup"])
     size = f"{the_job.width}x{the_job.height}"
