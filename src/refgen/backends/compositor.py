@@ -16,6 +16,14 @@ frame. Motions are sums of slow sines and a cosine ease, so consecutive frames n
 With no references an image job gets a seeded draft scene whose palette and composition come from
 the prompt's words, captioned as a draft.
 
+The rest of the video family has its own clip, streamed the same way: img2video moves a camera
+over its one picture, the cut-out subject against its inpainted background
+(:mod:`refgen.media.photo_motion`); start-end2video morphs the start picture into the end one along
+their optical flow under a camera push (:mod:`refgen.media.morph`); text2video animates the
+prompt's draft as planes with parallax, in the ``anime`` style when asked
+(:mod:`refgen.media.draft_motion`). In reference2video's subjects form, one subject's pictures
+share one cell of the layout.
+
 Rendering is vectorised OpenCV on uint8 (``warpAffine`` of premultiplied layers into their small
 regions of the frame; the smooth backdrop is warped at its own, smaller, resolution and upscaled),
 so a 1080p frame costs less than encoding it. Frames are made lazily, one at a time, in a thread a
