@@ -12,7 +12,10 @@
    as a worker does once at start-up; the cut-out cache starts empty. (No ``tracemalloc`` in the
    timed run: tracing every allocation costs a quarter of the wall time.)
 3. **4K reference2image** (3840×2160, three references, cut-outs not cached): wall time.
-4. **Phone-sized references**: the set-up of the same video job from the three photos scaled up to
+4. **The video family**: img2video (the first photo), start-end2video (the first two) and text2video
+   (no references) at 1080p (img2video and start-end2video in the first photo's ratio), each beside
+   a bare encode of its own frames, ``--repeat`` times each; the median ratio is printed.
+5. **Phone-sized references**: the set-up of the same video job from the three photos scaled up to
    4000 px JPEGs (decoding, cut-outs, music, scene; the frames are not drawn).
 
 Prints the figures and the ratio render+encode / bare encode; asserts nothing. Targets: ratio ≤ 1.5,
@@ -38,8 +41,10 @@ import cv2
 import numpy as np
 
 from refgen.backends.compositor import CompositorBackend
+from refgen.contract.sizes import auto_size
 from refgen.domain import TaskKind
 from refgen.generation import GenerationJob, ImageOutput, VideoOutput
+from refgen.media.images import load_rgba
 from refgen.media.video import VideoTarget, default_preset, encode_output, encode_video
 
 WIDTH, HEIGHT, FPS = 1920, 1080, 24
@@ -96,12 +101,25 @@ def job(
     )
 
 
-def bare_encode(refs: tuple[Path, ...], seconds: int, out: Path) -> tuple[float, float]:
+def family_job(kind: TaskKind, refs: tuple[Path, ...], seconds: int) -> GenerationJob:
+    """A 1080p job of the video family: img2video and start-end2video take their first picture's
+    ratio (as the contract does), text2video is 16:9 and has no references."""
+    if kind is TaskKind.TEXT_TO_VIDEO:
+        return job((), seconds, kind)
+    picked = refs[:1] if kind is TaskKind.IMAGE_TO_VIDEO else refs[:2]
+    height, width = load_rgba(picked[0]).shape[:2]
+    return job(picked, seconds, kind, auto_size("1080p", width, height))
+
+
+def bare_encode(
+    refs: tuple[Path, ...], seconds: int, out: Path, kind: TaskKind = TaskKind.VIDEO
+) -> tuple[float, float]:
     """Encode the compositor's own frames (and music), made beforehand: the encoder alone.
 
     Returns (seconds for the same frames, seconds for a synthetic stream of the same count).
     """
-    output = CompositorBackend().generate(job(refs, seconds), lambda i, n: None, _Never())
+    the_job = job(refs, seconds) if kind is TaskKind.VIDEO else family_job(kind, refs, seconds)
+    output = CompositorBackend().generate(the_job, lambda i, n: None, _Never())
     assert isinstance(output, VideoOutput)
     frames = list(output.frames)  # held in memory here only: this is the baseline, not the renderer
     started = time.perf_counter()
@@ -114,6 +132,8 @@ def bare_encode(refs: tuple[Path, ...], seconds: int, out: Path) -> tuple[float,
         sample_rate=output.sample_rate,
     )
     same = time.perf_counter() - started
+    if kind is not TaskKind.VIDEO:
+        return same, 0.0
     base = np.random.default_rng(1).integers(0, 255, (HEIGHT // 8, WIDTH // 8, 3), dtype=np.uint8)
     base = np.asarray(cv2.resize(base, (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
     del frames
@@ -140,12 +160,14 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def render_child(seconds: int, refs: list[str], out: str) -> None:
+def render_child(seconds: int, refs: list[str], out: str, kind: TaskKind = TaskKind.VIDEO) -> None:
     """Runs in a fresh process: render + encode one video, print JSON figures."""
     backend = CompositorBackend()
     backend.load()  # as a worker does once at start-up, before its first task
+    paths = tuple(Path(r) for r in refs)
+    the_job = job(paths, seconds) if kind is TaskKind.VIDEO else family_job(kind, paths, seconds)
     started = time.perf_counter()
-    output = backend.generate(job(tuple(Path(r) for r in refs), seconds), lambda i, n: None, _Never())
+    output = backend.generate(the_job, lambda i, n: None, _Never())
     assert isinstance(output, VideoOutput)
     setup = time.perf_counter() - started
     encode_output(output, [VideoTarget(Path(out))])
@@ -159,9 +181,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--kind", default=TaskKind.VIDEO.value, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        render_child(args.seconds, args.child[1:], args.child[0])
+        render_child(args.seconds, args.child[1:], args.child[0], TaskKind(args.kind))
         return
     count = args.seconds * FPS
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,21 +195,7 @@ def main() -> None:
         ratios: list[float] = []
         for run in range(args.repeat):
             bare, synthetic = bare_encode(refs, args.seconds, folder / "bare.mp4")
-            child = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--seconds",
-                    str(args.seconds),
-                    "--child",
-                    str(folder / "r.mp4"),
-                    *map(str, refs),
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            fig = json.loads(child.stdout.strip().splitlines()[-1])
+            fig = in_child(TaskKind.VIDEO, args.seconds, folder / "r.mp4", refs)
             print(f"run {run + 1}:")
             print(f"  bare encode            {bare:6.2f} s  ({count / bare:5.1f} fps; same frames, music)")
             print(
@@ -206,6 +215,11 @@ def main() -> None:
                 f"ratio over {len(ratios)} runs: median {statistics.median(ratios):.2f}, "
                 f"range {min(ratios):.2f}-{max(ratios):.2f}  (target <= 1.5)"
             )
+        print(
+            f"video family, {args.repeat} run(s) each (large movement, no music), compositor + encode / bare:"
+        )
+        for kind in (TaskKind.IMAGE_TO_VIDEO, TaskKind.START_END_TO_VIDEO, TaskKind.TEXT_TO_VIDEO):
+            family(kind, refs, args.seconds, folder, args.repeat)
         backend = CompositorBackend()
         backend.load()
         started = time.perf_counter()
@@ -225,6 +239,37 @@ def main() -> None:
             f"set-up, 4000 px JPEGs    {time.perf_counter() - started:6.2f} s  "
             "(three phone-sized references: decode, cut-outs, music, scene)"
         )
+
+
+def in_child(kind: TaskKind, seconds: int, out: Path, refs: tuple[Path, ...]) -> dict[str, float]:
+    """Render + encode one video in a fresh process (:func:`render_child`); its JSON figures."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--seconds", str(seconds), "--kind", kind.value, "--child", str(out)]
+        + [str(r) for r in refs],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    figures: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def family(kind: TaskKind, refs: tuple[Path, ...], seconds: int, folder: Path, repeat: int) -> None:
+    """One row of the video family: its bare encode beside its render + encode in a fresh process,
+    ``repeat`` times (each pair measured back to back); prints the median ratio."""
+    the_job = family_job(kind, refs, seconds)
+    ratios, setups = [], []
+    for _ in range(repeat):
+        bare, _ = bare_encode(refs, seconds, folder / "bare.mp4", kind)
+        fig = in_child(kind, seconds, folder / "r.mp4", the_job.references)
+        ratios.append(fig["wall"] / bare)
+        setups.append(fig["setup"])
+    size = f"{the_job.width}x{the_job.height}"
+    print(
+        f"  {kind.value:16} {size:>9}  ratio {statistics.median(ratios):4.2f} "
+        f"(range {min(ratios):.2f}-{max(ratios):.2f}; set-up {statistics.median(setups):.2f} s)  "
+        "(target <= 1.5)"
+    )
 
 
 def phone_sized(refs: tuple[Path, ...], folder: Path) -> tuple[Path, ...]:

@@ -33,6 +33,8 @@ def test_compositor_benchmark_prints_its_figures() -> None:
     for line in ("bare encode", "compositor + encode", "ratio", "peak memory", "4K reference2image"):
         assert line in out, out
     assert "set-up, 4000 px JPEGs" in out
+    for kind in ("img2video", "start-end2video", "text2video"):
+        assert kind in out and out.count("(target <= 1.5)") >= 4, out
 
 
 def test_cutout_benchmark_scores_both_methods() -> None:

@@ -16,6 +16,14 @@ frame. Motions are sums of slow sines and a cosine ease, so consecutive frames n
 With no references an image job gets a seeded draft scene whose palette and composition come from
 the prompt's words, captioned as a draft.
 
+The rest of the video family has its own clip, streamed the same way: img2video moves a camera
+over its one picture, the cut-out subject against its inpainted background
+(:mod:`refgen.media.photo_motion`); start-end2video morphs the start picture into the end one along
+their optical flow under a camera push (:mod:`refgen.media.morph`); text2video animates the
+prompt's draft as planes with parallax, in the ``anime`` style when asked
+(:mod:`refgen.media.draft_motion`). In reference2video's subjects form, one subject's pictures
+share one cell of the layout.
+
 Rendering is vectorised OpenCV on uint8 (``warpAffine`` of premultiplied layers into their small
 regions of the frame; the smooth backdrop is warped at its own, smaller, resolution and upscaled),
 so a 1080p frame costs less than encoding it. Frames are made lazily, one at a time, in a thread a
@@ -37,17 +45,21 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from refgen.domain import TaskKind
-from refgen.errors import GenerationCancelled
+from refgen.errors import BackendError, GenerationCancelled
 from refgen.generation import CancelToken, Frame, GenerationJob, ImageOutput, ProgressFn, VideoOutput
+from refgen.media.caption import caption
 from refgen.media.cutout import Cutout, cut_out
+from refgen.media.draft_motion import DraftMotion
 from refgen.media.images import load_rgba
+from refgen.media.morph import Morph
 from refgen.media.music import synthesize_music
+from refgen.media.photo_motion import PhotoMotion
 from refgen.media.scene import Reference, Scene
 from refgen.media.soundtrack import soundtrack
 
@@ -76,7 +88,7 @@ class CompositorBackend:
         _warm_up()
 
     def supports(self, kind: TaskKind) -> bool:
-        return kind in (TaskKind.VIDEO, TaskKind.IMAGE)
+        return kind is TaskKind.IMAGE or kind.makes_video
 
     def close(self) -> None:
         with self._lock:
@@ -92,18 +104,19 @@ class CompositorBackend:
             # the soundtrack (music, speech) is made while the references are cut out (NumPy and
             # OpenCV release the GIL; the speech synthesizer is a subprocess)
             sound = pool.submit(soundtrack, job, SAMPLE_RATE) if job.kind.makes_video else None
-            references = self.references(job.references)
+            # start-end2video morphs whole pictures: it needs no cut-outs
+            morph = job.kind is TaskKind.START_END_TO_VIDEO
+            references = [] if morph else self.references(job.references)
             audio = sound.result() if sound is not None else None
         _check(cancel)
-        scene = Scene(job, references, still=job.kind == TaskKind.IMAGE)
         if job.kind == TaskKind.IMAGE:
-            image = scene.frame(0.0, 0.0)
+            image = Scene(job, references, still=True).frame(0.0, 0.0)
             if not references:
-                image = _draft_caption(image, job.prompt)
+                image = caption(image, job.prompt)
             progress(1, 1)
             return ImageOutput(image=image)
         return VideoOutput(
-            frames=_frames(scene, job.frame_count, job.fps, progress, cancel),
+            frames=_frames(_clip(job, references), job.frame_count, job.fps, progress, cancel),
             frame_count=job.frame_count,
             fps=job.fps,
             audio=audio,
@@ -157,12 +170,34 @@ def _warm_up() -> None:
     synthesize_music(SAMPLE_RATE // 10, 0, SAMPLE_RATE)
 
 
+class Clip(Protocol):
+    """What a video kind draws: the frame at clip fraction ``u`` (0 first … 1 last) and ``t`` s."""
+
+    def frame(self, u: float, t: float) -> Frame: ...
+
+
+def _clip(job: GenerationJob, references: Sequence[Reference]) -> Clip:
+    """The clip for the job's kind (see the module docstring)."""
+    if job.kind is TaskKind.IMAGE_TO_VIDEO:
+        if len(references) != 1:
+            raise BackendError(f"img2video takes one picture, got {len(references)}")
+        return PhotoMotion(job, references[0])
+    if job.kind is TaskKind.START_END_TO_VIDEO:
+        if len(job.references) != 2:
+            raise BackendError(f"start-end2video takes two pictures, got {len(job.references)}")
+        start, end = (load_rgba(Path(p).read_bytes()) for p in job.references)
+        return Morph(job, start, end)
+    if job.kind is TaskKind.TEXT_TO_VIDEO:
+        return DraftMotion(job)
+    return Scene(job, references)
+
+
 def _check(cancel: CancelToken) -> None:
     if cancel.is_cancelled():
         raise GenerationCancelled()
 
 
-def _frames(scene: Scene, count: int, fps: int, progress: ProgressFn, cancel: CancelToken) -> Iterator[Frame]:
+def _frames(scene: Clip, count: int, fps: int, progress: ProgressFn, cancel: CancelToken) -> Iterator[Frame]:
     """Yield the frames in order, rendered ``PREFETCH`` ahead in a thread while the reader encodes.
 
     OpenCV releases the GIL, so drawing the next frames overlaps with encoding this one; the queue
@@ -204,24 +239,3 @@ def _frames(scene: Scene, count: int, fps: int, progress: ProgressFn, cancel: Ca
             while True:
                 frames.get_nowait()
         worker.join()
-
-
-def _draft_caption(image: Frame, prompt: str) -> Frame:
-    """Mark a text-only image as a draft: a small caption with the prompt's first words."""
-    h, w = image.shape[:2]
-    text = " ".join(prompt.split())
-    text = "draft · " + (text[:48] + "…" if len(text) > 48 else text)
-    size = max(12, round(min(w, h) * 0.036))
-    font = ImageFont.load_default(size=size)
-    pil = Image.fromarray(image)
-    overlay = Image.new("RGBA", pil.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-    pad = size // 2
-    x, y = round(w * 0.03), h - round(h * 0.03) - (bottom - top) - 2 * pad
-    draw.rounded_rectangle(
-        (x, y, x + right - left + 2 * pad, y + bottom - top + 2 * pad), radius=pad, fill=(0, 0, 0, 110)
-    )
-    draw.text((x + pad - left, y + pad - top), text, font=font, fill=(255, 255, 255, 230))
-    out = Image.alpha_composite(pil.convert("RGBA"), overlay).convert("RGB")
-    return np.asarray(out, dtype=np.uint8).copy()

@@ -9,7 +9,9 @@
 - :mod:`refgen.media.music`: the seeded background-music synthesizer.
 - The compositor's picture: :mod:`refgen.media.scene` (backdrop, layout, drawing) from
   :mod:`refgen.media.subject_layer`, :mod:`refgen.media.camera`, :mod:`refgen.media.backdrop`
-  and :mod:`refgen.media.layout`.
+  and :mod:`refgen.media.layout`; the rest of the video family's clips: :mod:`refgen.media.photo_motion`
+  (img2video), :mod:`refgen.media.morph` (start-end2video), :mod:`refgen.media.draft_motion`
+  (text2video, with :mod:`refgen.media.anime`), and the draft caption (:mod:`refgen.media.caption`).
 - For the diffusers backends: :mod:`refgen.media.frames` (native size, frame rate and the contract's
   output size) and :mod:`refgen.media.collage` (references prepared for a model).
 """

@@ -6,7 +6,8 @@
   theirs), a soft key light, out-of-focus discs in the palette and a vignette. Painted small (it is
   smooth) and returned at the size asked.
 - :func:`draft_scene`: for a prompt with no references: sky, sun or moon and stars, hills or water,
-  composition chosen from the prompt's words. Plainly a draft.
+  composition chosen from the prompt's words. Plainly a draft. :func:`draft_layers` paints the same
+  scene as planes, far to near, for a camera to move over with parallax.
 - :func:`cover`: a scenery reference scaled to cover a size and centre-cropped, never stretched.
 
 All of them are deterministic for a given generator state.
@@ -18,6 +19,7 @@ import hashlib
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -179,15 +181,41 @@ def studio_backdrop(
     return np.asarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
 
 
+@dataclass(frozen=True)
+class DraftLayer:
+    """One plane of a draft scene, far to near: straight colour, coverage (None: opaque), depth.
+
+    ``depth`` is how much of a camera's motion the plane takes (0 the horizon … 1 the nearest).
+    """
+
+    color: npt.NDArray[np.float32]  # (h, w, 3), 0..255
+    alpha: npt.NDArray[np.float32] | None  # (h, w), 0..1
+    depth: float
+
+
 def draft_scene(
     width: int, height: int, prompt: str, palette: Sequence[Color], rng: np.random.Generator
 ) -> RGB:
     """A seeded draft scene for a prompt without references: composition and colours from its words."""
+    k = max(2.0, max(width, height) / 960)  # paint at most ~960 px wide, then upscale
+    sw, sh = max(16, round(width / k)), max(16, round(height / k))
+    img, _ = draft_layers(sw, sh, prompt, palette, rng)
+    small = np.clip(img, 0, 255).astype(np.uint8)
+    return np.asarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+
+
+def draft_layers(
+    sw: int, sh: int, prompt: str, palette: Sequence[Color], rng: np.random.Generator
+) -> tuple[npt.NDArray[np.float32], list[DraftLayer]]:
+    """Paint a draft scene at ``sw`` × ``sh``: the flat picture (float) and its planes, far to near.
+
+    Sky (with stars), the sun's or moon's glow and disc, two or three hills, and water that mirrors
+    what is above it; composition and colours from the prompt's words.
+    """
     words = set(prompt_words(prompt))
     night = bool(words & _NIGHT)
     water = bool(words & _WATER)
-    k = max(2.0, max(width, height) / 960)  # paint at most ~960 px wide, then upscale
-    sw, sh = max(16, round(width / k)), max(16, round(height / k))
+    layers: list[DraftLayer] = []
     yy = np.linspace(0, 1, sh, dtype=np.float32)[:, None, None]
     if night:
         top, horizon_c = np.array((8, 10, 30), np.float32), _soften(palette[0], 0.35, toward=40.0)
@@ -197,6 +225,7 @@ def draft_scene(
     if night:
         stars = rng.random((sh, sw)) > 0.9975
         img[stars & (yy[..., 0] < 0.6)] = (235, 235, 245)
+    layers.append(DraftLayer(img.copy(), None, 0.15))
     disc = np.zeros((sh, sw), np.float32)
     sx, sy, sr = int(rng.uniform(0.2, 0.8) * sw), int(rng.uniform(0.15, 0.35) * sh), max(2, int(0.07 * sh))
     cv2.circle(disc, (sx, sy), sr, 1.0, -1, lineType=cv2.LINE_AA)
@@ -210,6 +239,7 @@ def draft_scene(
     for layer, strength in ((glow, 0.5 if night else 0.6), (disc, 1.0)):
         a = np.clip(layer * strength, 0, 1)[..., None]
         img = img * (1 - a) + disc_c * a
+        layers.append(DraftLayer(_flat(disc_c, sh, sw), a[..., 0], 0.2))
     xs = np.linspace(0, 1, sw, dtype=np.float32)
     rows = np.arange(sh, dtype=np.float32)[:, None]
     hills = 2 if water else 3
@@ -226,6 +256,7 @@ def draft_scene(
         if night:
             color *= 0.45
         img = img * (1 - fill) + color * fill
+        layers.append(DraftLayer(_flat(color, sh, sw), np.asarray(fill[..., 0], np.float32), 0.4 + 0.2 * i))
     if water:
         level = 0.66
         below = rows[:, 0] >= level * sh
@@ -234,8 +265,13 @@ def draft_scene(
         ripple = 0.08 * np.sin(rows * 0.9 + rng.uniform(0, 6.3))[..., None]
         water_px = mirror * (0.55 + ripple) + tint * 0.45
         img[below] = water_px[below]
-    small = np.clip(img, 0, 255).astype(np.uint8)
-    return np.asarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+        coverage = np.broadcast_to(below[:, None], (sh, sw)).astype(np.float32)
+        layers.append(DraftLayer(np.asarray(water_px, np.float32), coverage, 1.0))
+    return img, layers
+
+
+def _flat(color: npt.NDArray[np.float32], h: int, w: int) -> npt.NDArray[np.float32]:
+    return np.broadcast_to(np.asarray(color, np.float32), (h, w, 3))
 
 
 def cover(rgb: RGB, width: int, height: int, *, max_side: int | None = None) -> RGB:

@@ -124,3 +124,57 @@ def motion_room(boxes: Sequence[Box], width: int, height: int) -> list[Box]:
                 down = min(down, (o.y0 - b.y1) / 2)
         cells.append(Box(b.x0 - max(0, left), b.y0 - max(0, up), b.x1 + max(0, right), b.y1 + max(0, down)))
     return cells
+
+
+GROUP_GAP = 0.04  # of a group's height (side by side) or width (stacked), between its pictures
+
+
+def layout_groups(
+    aspects: Sequence[float], counts: Sequence[int], width: int, height: int, rng: np.random.Generator
+) -> list[Box]:
+    """Boxes for pictures grouped by subject: one cell per group, its pictures together in it.
+
+    ``counts`` says how many of ``aspects`` (in order) each group takes. A group's pictures sit side
+    by side, or stacked when that is closer to a square, with a small gap; the groups themselves are
+    laid out by :func:`layout_subjects`. Groups of one picture are laid out exactly as it does.
+    """
+    if sum(counts) != len(aspects):
+        raise ValueError(f"the groups take {sum(counts)} pictures, there are {len(aspects)}")
+    groups, start = [], 0
+    for k in counts:
+        groups.append(list(aspects[start : start + k]))
+        start += k
+    arrangements = [_arrangement(g) for g in groups]
+    cells = layout_subjects([aspect for _, aspect in arrangements], width, height, rng)
+    boxes: list[Box] = []
+    for g, (stacked, _), cell in zip(groups, arrangements, cells, strict=True):
+        boxes.extend(_split(cell, g, stacked))
+    return boxes
+
+
+def _arrangement(aspects: Sequence[float]) -> tuple[bool, float]:
+    """(stacked, the group's aspect ratio): side by side unless stacking is closer to a square."""
+    n = len(aspects)
+    side = sum(aspects) + GROUP_GAP * (n - 1)
+    stacked = 1 / (sum(1 / a for a in aspects) + GROUP_GAP * (n - 1))
+    if n > 1 and abs(np.log(stacked)) < abs(np.log(side)):
+        return True, stacked
+    return False, side
+
+
+def _split(cell: Box, aspects: Sequence[float], stacked: bool) -> list[Box]:
+    """The group's cell cut into its pictures' boxes, in order, each keeping its aspect ratio."""
+    boxes = []
+    if stacked:
+        w = cell.width
+        y = cell.y0
+        for a in aspects:
+            boxes.append(Box(cell.x0, y, cell.x1, y + w / a))
+            y += w / a + GROUP_GAP * w
+        return boxes
+    h = cell.height
+    x = cell.x0
+    for a in aspects:
+        boxes.append(Box(x, cell.y0, x + h * a, cell.y1))
+        x += h * a + GROUP_GAP * h
+    return boxes

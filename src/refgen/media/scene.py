@@ -3,9 +3,11 @@
 The first reference that is mostly scenery becomes the backdrop; without one, a seeded studio wall
 and floor in colours that set the subjects off (:mod:`refgen.media.backdrop`). Subjects are laid out
 in the order given, keeping their aspect ratios, in rows that never overlap
-(:mod:`refgen.media.layout`), each a :class:`~refgen.media.subject_layer.SubjectLayer`. Videos move
-a seeded :class:`~refgen.media.camera.Camera` over them; the backdrop moves half as much, for
-parallax. The smooth backdrop is warped at its own, smaller, resolution and upscaled.
+(:mod:`refgen.media.layout`; in reference2video's subjects form one cell per subject holds all of
+its pictures, and none becomes the backdrop), each a
+:class:`~refgen.media.subject_layer.SubjectLayer`. Videos move a seeded
+:class:`~refgen.media.camera.Camera` over them; the backdrop moves half as much, for parallax.
+The smooth backdrop is warped at its own, smaller, resolution and upscaled.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from refgen.generation import Frame, GenerationJob
 from refgen.media.backdrop import Color, cover, draft_scene, prompt_palette, studio_backdrop, subject_palette
 from refgen.media.camera import Camera, movement_factor
 from refgen.media.cutout import Cutout, card_mask
-from refgen.media.layout import Box, layout_subjects, motion_room
+from refgen.media.layout import Box, layout_groups, layout_subjects, motion_room
 from refgen.media.subject_layer import RGBA, crop_subject, draw_layer, fit_motion, make_layer
 
 BACKDROP_MARGIN = 1.2  # the backdrop is this much larger than the frame, room for the camera
@@ -47,7 +49,9 @@ class Scene:
         self.still = still
         rng = np.random.default_rng([job.seed & 0xFFFFFFFF, 0xC0])
         self.factor = 0.0 if still else movement_factor(job.movement_amplitude, job.prompt)
-        scenery = next((r for r in references if r.cutout.scenery), None)
+        # in the subjects form every picture belongs to its subject: none becomes the backdrop
+        grouped = bool(job.subjects)
+        scenery = None if grouped else next((r for r in references if r.cutout.scenery), None)
         subjects = [
             (r.rgba, r.cutout.mask if not r.cutout.scenery else card_mask(*r.rgba.shape[:2]))
             for r in references
@@ -60,7 +64,12 @@ class Scene:
         else:
             palette = prompt_palette(job.prompt, job.seed)
         crops = [crop_subject(rgba, mask) for rgba, mask in subjects]
-        boxes = layout_subjects([c.shape[1] / c.shape[0] for c in crops], self.w, self.h, rng)
+        aspects = [c.shape[1] / c.shape[0] for c in crops]
+        if grouped:
+            counts = [len(s.references) for s in job.subjects]
+            boxes = layout_groups(aspects, counts, self.w, self.h, rng)
+        else:
+            boxes = layout_subjects(aspects, self.w, self.h, rng)
         # leave the camera room to move: the more movement, the smaller the layout (about the centre)
         shrink = 1 / (1 + CAMERA_ROOM * self.factor)
         boxes = [_scale_box(b, shrink, self.w / 2, self.h / 2) for b in boxes]

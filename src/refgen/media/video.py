@@ -1,4 +1,4 @@
-"""Encode frame streams to MP4 (H.264 + optional AAC), write covers and stills, probe files.
+"""Encode frame streams to MP4 (H.264 + optional AAC), write covers and stills, probe and decode files.
 
 :func:`encode_video` reads a frame iterator once and writes every target at the same time (the plain
 video and, say, a watermarked copy, each with its own per-frame overlay), so frames are never all
@@ -11,7 +11,7 @@ padded with silence to the video's length and interleaved with the video as it i
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -300,6 +300,22 @@ def probe(path: Path | str) -> ProbeInfo:
             audio_channels=0 if a is None else a.codec_context.channels,
             audio_sample_rate=0 if a is None else a.codec_context.sample_rate,
         )
+
+
+def read_frames(path: Path | str) -> Iterator[Frame]:
+    """Decode an MP4's video frames, in order, as RGB uint8 (the frames a viewer sees).
+
+    YUV 4:2:0 is converted by OpenCV (the inverse of :func:`to_yuv420p`), not by FFmpeg's scaler,
+    whose result can vary in the last bit with the buffers' memory alignment: decoding the same
+    file twice gives the same pixels.
+    """
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            if frame.format.name == "yuv420p":
+                planes = np.ascontiguousarray(frame.to_ndarray(), dtype=np.uint8)
+                yield np.asarray(cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420), dtype=np.uint8)
+            else:
+                yield np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
 
 
 def mp4_top_level_boxes(path: Path | str) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from refgen.backends.base import GenerationBackend
-from refgen.contract.catalogue import FPS
+from refgen.contract.catalogue import FPS, lookup
 from refgen.contract.sizes import auto_size, output_size
 from refgen.domain import Creation, Subject, Task, TaskKind
 from refgen.errors import BackendError
@@ -55,6 +55,13 @@ def subject_references(
     return tuple(groups)
 
 
+def effective_style(task: Task) -> str:
+    """The look the backend renders: ``style`` as asked where the model's catalogue entry says it
+    takes effect (viduq1, vidu1.5), else ``general`` (the field is echoed, and changes nothing)."""
+    options = lookup(task.spec.kind, task.spec.model)
+    return task.spec.style if options is not None and options.style_effective else "general"
+
+
 def execute_task(
     task: Task,
     backend: GenerationBackend,
@@ -89,7 +96,7 @@ def execute_task(
             fps=FPS,
             movement_amplitude=spec.movement_amplitude or "auto",
             bgm=spec.bgm,
-            style=spec.style,
+            style=effective_style(task),
             audio=spec.audio,
             voice_id=spec.voice_id,
             subjects=subject_references(spec.subjects, references),
