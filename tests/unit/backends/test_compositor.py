@@ -21,7 +21,7 @@ from refgen.media.images import load_rgba
 from refgen.media.layout import Box
 from refgen.media.scene import Scene
 from refgen.media.soundtrack import speech_start
-from refgen.media.video import VideoTarget, encode_output, probe
+from refgen.media.video import VideoTarget, encode_output, probe, read_frames
 from tests.unit.media.photos import landscape, sample_photo, subject_on_clutter, write_rgb
 from tests.unit.media.speech_checks import need_speech, voiced_share, window_rms, zero_crossings_per_second
 
@@ -367,10 +367,10 @@ def test_compositor_uses_a_scenery_reference_as_the_backdrop(
 
 
 def _decode(path: Path) -> tuple[list[np.ndarray], np.ndarray]:
-    frames, audio = [], []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            frames.append(frame.to_ndarray(format="rgb24"))
+    # read_frames converts YUV with OpenCV: FFmpeg's scaler can differ in the last bit between two
+    # decodes of one file (it depends on the buffers' memory alignment)
+    frames: list[np.ndarray] = list(read_frames(path))
+    audio = []
     with av.open(str(path)) as container:
         if container.streams.audio:
             for chunk in container.decode(audio=0):
