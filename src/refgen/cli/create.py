@@ -52,7 +52,8 @@ def _describe(task: CreatedTask) -> str:
     duration = getattr(task, "duration", 0)
     if duration:
         parts.append(f"{duration} s")
-    parts += [task.resolution, task.aspect_ratio, f"seed {task.seed}", f"{task.credits} credits"]
+    parts += [task.resolution, getattr(task, "aspect_ratio", "")]
+    parts += [f"seed {task.seed}", f"{task.credits} credits"]
     return ", ".join(p for p in parts if p)
 
 
