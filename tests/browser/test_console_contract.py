@@ -62,6 +62,23 @@ VIDEO_SPEC: dict[str, dict[str, Any]] = {
         "prompt_max": 1500,
         "amplitude_enabled": True,
     },
+    "viduq2-pro": {
+        "durations": {
+            d: (["540p", "720p", "1080p"], "720p", {"540p": 2 * d, "720p": 2 * d, "1080p": 4 * d})
+            for d in range(1, 11)
+        },
+        "default_duration": 5,
+        "ratios": [*VIDEO_RATIOS, "4:3", "3:4"],
+        "prompt_max": 2000,
+        "amplitude_enabled": True,
+    },
+    "viduq2-pro-fast": {
+        "durations": {d: (["720p", "1080p"], "720p", {"720p": d, "1080p": 2 * d}) for d in range(1, 11)},
+        "default_duration": 5,
+        "ratios": [*VIDEO_RATIOS, "4:3", "3:4"],
+        "prompt_max": 2000,
+        "amplitude_enabled": True,
+    },
 }
 IMAGE_SPEC: dict[str, dict[str, Any]] = {
     "viduq2": {
