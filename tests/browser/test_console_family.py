@@ -3,32 +3,16 @@ takes (from the catalogue), sends the body the contract describes, and names wha
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Console, ConsoleServer, open_console
+from tests.browser.conftest import Console
 from tests.browser.test_console_contract import enabled, offered, price, selected
 from tests.images import picture
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def desktop(browser: Any, console_server: ConsoleServer) -> Iterator[Console]:
-    token = console_server.new_token(f"family-{uuid.uuid4().hex[:12]}")
-    with open_console(browser, console_server.base_url, "desktop") as console:
-        console.open()
-        console.page.fill("#api-key", token)
-        console.page.click("#signin-button")
-        expect(console.page.locator("#workspace")).to_be_visible()
-        yield console
-        assert console.external_requests() == []
-        assert console.errors == []
 
 
 def control(page: Page, name: str) -> int:
