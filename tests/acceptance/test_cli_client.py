@@ -216,3 +216,107 @@ def test_cli_help_shows_environment_variables() -> None:
     text = " ".join(result.stdout.split())
     for variable in ("REFGEN_BASE_URL, VIDU_API_HOST", "REFGEN_API_KEY, VIDU_API_KEY", "REFGEN_VIDEO_PROMPT"):
         assert variable in text
+
+
+def test_cli_video_with_subjects_writes_an_mp4(
+    refgen_server: RunningServer, pictures: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "subjects.mp4"
+    result = refgen(
+        refgen_server,
+        "video",
+        "--model", "viduq2",
+        "--subject", f"red={pictures[0]}",
+        "--subject", f"blue={pictures[1]},{pictures[0]}:calm",
+        "--prompt", "@red waves at @blue",
+        "--duration", "2",
+        "--seed", "3",
+        "--json",
+        "-o", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["state"] == "success" and body["output"] == str(out)
+    assert probe(out).codec == "h264"
+
+
+def test_cli_text2video_every_option(refgen_server: RunningServer, tmp_path: Path) -> None:
+    result = refgen(
+        refgen_server,
+        "text2video",
+        "--model", "viduq2",
+        "--prompt", "a lighthouse in a storm",
+        "--style", "anime",
+        "--duration", "2",
+        "--resolution", "540p",
+        "--aspect-ratio", "1:1",
+        "--movement-amplitude", "large",
+        "--bgm",
+        "--seed", "9",
+        "--payload", "t2v",
+        "--meta-data", "m",
+        "--no-wait",
+        "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert (created["style"], created["duration"], created["aspect_ratio"], created["credits"]) == (
+        "anime",
+        2,
+        "1:1",
+        2,
+    )
+    out = tmp_path / "storm.mp4"
+    saved = refgen(refgen_server, "text2video", "--prompt", "a lighthouse", "--seed", "9", "-o", str(out))
+    assert saved.returncode == 0, saved.stderr
+    info = probe(out)
+    assert (info.codec, info.width, info.height) == ("h264", 1920, 1080)
+
+
+def test_cli_img2video_takes_the_pictures_ratio(
+    refgen_server: RunningServer, pictures: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "first.mp4"
+    result = refgen(
+        refgen_server,
+        "img2video",
+        "--model", "viduq2-turbo",
+        "--image", str(pictures[1]),
+        "--duration", "2",
+        "--resolution", "720p",
+        "--is-rec",
+        "--json",
+        "-o", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["state"] == "success"
+    info = probe(out)
+    assert (info.width, info.height) == (720, 960)
+
+
+def test_cli_start_end_writes_an_mp4(refgen_server: RunningServer, tmp_path: Path) -> None:
+    start, end = tmp_path / "start.png", tmp_path / "end.png"
+    start.write_bytes(picture(640, 360, colour=(240, 200, 40)))
+    end.write_bytes(picture(640, 360, colour=(20, 20, 90)))
+    out = tmp_path / "day.mp4"
+    args = ["start-end", "--model", "viduq2-turbo", "--start", str(start), "--end", str(end)]
+    result = refgen(refgen_server, *args, "--duration", "2", "--prompt", "a day passes", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    info = probe(out)
+    assert (info.codec, info.width, info.height) == ("h264", 1280, 720)
+    refused = refgen(refgen_server, "start-end", "--start", str(start), "--end", "x.png")
+    assert refused.returncode == 2 and one_error_line(refused) == "error: image not found: x.png"
+
+
+@pytest.mark.parametrize("verb", ["text2video", "img2video", "start-end"])
+def test_cli_new_verbs_help_shows_environment_variables(verb: str) -> None:
+    result = subprocess.run([REFGEN, verb, "--help"], capture_output=True, text=True, check=True)
+    prefix = "REFGEN_" + verb.upper().replace("-", "_")
+    text = " ".join(result.stdout.split())
+    for variable in (
+        "REFGEN_BASE_URL, VIDU_API_HOST",
+        f"{prefix}_MODEL",
+        f"{prefix}_AUDIO",
+        f"{prefix}_SEED",
+    ):
+        assert variable in text

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -223,3 +224,19 @@ def open_console(browser: Browser, base_url: str, viewport: str) -> Iterator[Con
 @pytest.fixture(scope="session", autouse=True)
 def fresh_artifacts() -> None:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
+
+
+@pytest.fixture
+def desktop(browser: Any, console_server: ConsoleServer) -> Iterator[Console]:
+    """A console in a desktop window, signed in with a fresh key; no external requests, no errors."""
+    from playwright.sync_api import expect
+
+    token = console_server.new_token(f"walker-{uuid.uuid4().hex[:12]}")
+    with open_console(browser, console_server.base_url, "desktop") as console:
+        console.open()
+        console.page.fill("#api-key", token)
+        console.page.click("#signin-button")
+        expect(console.page.locator("#workspace")).to_be_visible()
+        yield console
+        assert console.external_requests() == []
+        assert console.errors == []

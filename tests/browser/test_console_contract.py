@@ -5,8 +5,6 @@ API docs work offline."""
 from __future__ import annotations
 
 import math
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,19 +91,6 @@ IMAGE_SPEC: dict[str, dict[str, Any]] = {
         "images": "1–7",
     },
 }
-
-
-@pytest.fixture
-def desktop(browser: Any, console_server: ConsoleServer) -> Iterator[Console]:
-    token = console_server.new_token(f"walker-{uuid.uuid4().hex[:12]}")
-    with open_console(browser, console_server.base_url, "desktop") as console:
-        console.open()
-        console.page.fill("#api-key", token)
-        console.page.click("#signin-button")
-        expect(console.page.locator("#workspace")).to_be_visible()
-        yield console
-        assert console.external_requests() == []
-        assert console.errors == []
 
 
 def offered(page: Page, control: str) -> list[tuple[str, bool, bool]]:

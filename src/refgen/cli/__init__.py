@@ -1,8 +1,9 @@
 """The ``refgen`` command: ``main`` and the subcommands it is made of.
 
 Subcommands by family: :mod:`.server` (serve, worker, keys, workers, backends), :mod:`.callbacks`,
-:mod:`.render`, :mod:`.create` (video, image) and :mod:`.tasks` (status, cancel, download). What the
-client commands share: :mod:`.client_options`, :mod:`.waiting`, :mod:`.progress`, :mod:`.exit_codes`.
+:mod:`.render`, :mod:`.create` (video, text2video, img2video, start-end, image) and :mod:`.tasks`
+(status, cancel, download). What the client commands share: :mod:`.client_options`,
+:mod:`.video_options`, :mod:`.waiting`, :mod:`.progress`, :mod:`.exit_codes`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The create commands, ``refgen video`` and ``refgen image``: create a task, wait for it, save it.
+"""The create commands, ``refgen video``, ``text2video``, ``img2video``, ``start-end`` and
+``refgen image``: create a task, wait for it, save it.
 
-Each creates a task from reference pictures and a prompt, prints ``task … created`` on stderr,
+Each creates a task from its pictures and a prompt, prints ``task … created`` on stderr,
 waits for it with a progress display and saves (``-o``) or prints its result; ``--no-wait``
 prints the task id (or, with ``--json``, the created task) and returns at once.
 """
@@ -14,7 +15,8 @@ from typing import Any
 import click
 
 from refgen.cli.client_options import connection_options, image_inputs, json_option, make_client, option
-from refgen.cli.exit_codes import reporting
+from refgen.cli.exit_codes import EXIT_USAGE, fail, reporting
+from refgen.cli.video_options import parse_subject, video_fields, video_options
 from refgen.cli.waiting import wait_and_save, wait_options
 from refgen.client import Client, CreatedTask
 
@@ -52,7 +54,8 @@ def _describe(task: CreatedTask) -> str:
     duration = getattr(task, "duration", 0)
     if duration:
         parts.append(f"{duration} s")
-    parts += [task.resolution, task.aspect_ratio, f"seed {task.seed}", f"{task.credits} credits"]
+    parts += [task.resolution, getattr(task, "aspect_ratio", "")]
+    parts += [f"seed {task.seed}", f"{task.credits} credits"]
     return ", ".join(p for p in parts if p)
 
 
@@ -81,6 +84,14 @@ def run_create(
             wait_and_save(client, task_id, output=output, timeout=timeout, as_json=as_json)
 
 
+def run_create_command(create: Callable[[Client], CreatedTask], options: dict[str, Any]) -> None:
+    """``run_create`` with the values of ``create_options`` taken from a command's ``options``."""
+    run_create(create, **{name: options[name] for name in RUN_OPTIONS})
+
+
+RUN_OPTIONS = ("base_url", "api_key", "output", "as_json", "no_wait", "timeout")
+
+
 @click.command(context_settings={"auto_envvar_prefix": "REFGEN_VIDEO"})
 @option("--model", default="vidu2.0", show_default=True, help="viduq2, viduq1, vidu2.0 or vidu1.5.")
 @option(
@@ -90,86 +101,140 @@ def run_create(
     metavar="PATH|URL",
     help="A reference picture (PNG, JPEG or WebP file, or an http(s) URL); repeat for 1–7.",
 )
-@option("--prompt", help="What happens in the video (up to 1500 characters; viduq2: 2000).")
-@option("--duration", type=int, help="Seconds [default: the model's, e.g. vidu2.0: 4, viduq2: 5].")
-@option("--resolution", help="360p, 540p, 720p or 1080p, as the model allows [default: the model's].")
-@option("--aspect-ratio", help="16:9, 9:16 or 1:1 (viduq2 also 4:3, 3:4) [default: 16:9].")
-@option("--movement-amplitude", help="auto, small, medium or large [default: auto].")
-@option("--bgm/--no-bgm", default=None, help="Add background music [default: no].")
-@option("--seed", type=int, help="0–2147483647; 0 or none picks a random seed (printed).")
-@option("--off-peak/--no-off-peak", default=None, help="Run when the queue is quiet, at half the credits.")
-@option("--watermark/--no-watermark", default=None, help="Also make a watermarked copy.")
 @option(
-    "--wm-position",
-    type=int,
-    help="Watermark corner: 1 top-left, 2 top-right, 3 bottom-right, 4 bottom-left.",
+    "--subject",
+    "subjects",
+    multiple=True,
+    metavar="ID=PATH|URL[,…][:VOICE]",
+    help="Instead of --image: a subject the prompt names as @ID, with 1–3 pictures and an optional "
+    "voice id; repeat for up to 7 subjects (7 pictures in all).",
 )
-@option("--wm-url", metavar="PATH|URL", help="Watermark picture (file or URL) [default: the server's].")
-@option("--payload", help="Any string, stored with the task and echoed back.")
-@option("--callback-url", help="URL the server POSTs signed state changes to.")
-@option("--meta-data", help="A string stored with the task.")
+@option("--prompt", help="What happens in the video (up to 1500 characters; viduq2 and subjects: 2000).")
+@option("--aspect-ratio", help="16:9, 9:16 or 1:1 (viduq2 also 4:3, 3:4) [default: 16:9].")
+@video_options
 @create_options
 def video(
-    model: str,
-    images: tuple[str, ...],
-    prompt: str | None,
-    duration: int | None,
-    resolution: str | None,
-    aspect_ratio: str | None,
-    movement_amplitude: str | None,
-    bgm: bool | None,
-    seed: int | None,
-    off_peak: bool | None,
-    watermark: bool | None,
-    wm_position: int | None,
-    wm_url: str | None,
-    payload: str | None,
-    callback_url: str | None,
-    meta_data: str | None,
-    output: str | None,
-    as_json: bool,
-    no_wait: bool,
-    timeout: float,
-    base_url: str | None,
-    api_key: str | None,
+    model: str, images: tuple[str, ...], subjects: tuple[str, ...], prompt: str | None, **options: Any
 ) -> None:
-    """Make a video from reference pictures and a prompt, wait for it, and save it with -o.
+    """Make a video from reference pictures (or subjects) and a prompt, wait for it, and save it with -o.
 
     \b
     refgen video --image cat.png --image dog.jpg --prompt "they play in the snow" -o snow.mp4
+    refgen video --subject cat=cat.png --subject dog=dog1.jpg,dog2.jpg:deep --audio \\
+        --model viduq2 --prompt '@cat asks @dog "shall we?"' -o talk.mp4
     """
-    references = image_inputs(images)
-    mark = image_inputs((wm_url,))[0] if wm_url else None
+    if images and subjects:
+        fail("use --image or --subject, not both", EXIT_USAGE)
+    references = image_inputs(images) if images or not subjects else None
+    groups = [parse_subject(value) for value in subjects] or None
+    fields = {"aspect_ratio": options["aspect_ratio"], **video_fields(options)}
 
     def create(client: Client) -> CreatedTask:
         return client.reference2video(
-            model=model,
-            images=references,
-            prompt=prompt or "",
-            duration=duration,
-            resolution=resolution,
-            aspect_ratio=aspect_ratio,
-            movement_amplitude=movement_amplitude,
-            bgm=bgm,
-            seed=seed,
-            off_peak=off_peak,
-            watermark=watermark,
-            wm_position=wm_position,
-            wm_url=mark,
-            payload=payload,
-            callback_url=callback_url,
-            meta_data=meta_data,
+            model=model, prompt=prompt or "", images=references, subjects=groups, **fields
         )
 
-    run_create(
-        create,
-        base_url=base_url,
-        api_key=api_key,
-        output=output,
-        as_json=as_json,
-        no_wait=no_wait,
-        timeout=timeout,
-    )
+    run_create_command(create, options)
+
+
+@click.command("text2video", context_settings={"auto_envvar_prefix": "REFGEN_TEXT2VIDEO"})
+@option(
+    "--model",
+    default="viduq1",
+    show_default=True,
+    help="viduq3-pro, viduq3-turbo, viduq2, viduq1 or vidu1.5.",
+)
+@option("--prompt", required=True, help="What happens in the video (up to 2000 characters; viduq3-*: 5000).")
+@option("--style", help="general or anime [default: general].")
+@option("--aspect-ratio", help="16:9, 9:16 or 1:1 (viduq2, viduq3-* also 4:3, 3:4) [default: 16:9].")
+@video_options
+@create_options
+def text2video(model: str, prompt: str, style: str | None, aspect_ratio: str | None, **options: Any) -> None:
+    """Make a video from a prompt alone, wait for it, and save it with -o.
+
+    \b
+    refgen text2video --prompt "a lighthouse in a storm" --style anime -o storm.mp4
+    """
+    fields = video_fields(options)
+
+    def create(client: Client) -> CreatedTask:
+        return client.text2video(model=model, prompt=prompt, style=style, aspect_ratio=aspect_ratio, **fields)
+
+    run_create_command(create, options)
+
+
+def frames_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """What img2video and start-end add to the video options."""
+    f = option(
+        "--prompt", help="What happens in the video (up to 2000 characters; viduq3-*: 5000); optional."
+    )(f)
+    return option(
+        "--is-rec/--no-is-rec",
+        default=None,
+        help="Let the server write the prompt from the pictures (1 credit more) [default: no].",
+    )(f)
+
+
+FRAMES_MODELS = (
+    "viduq3-pro, viduq3-turbo, viduq2-pro, viduq2-pro-fast, viduq2-turbo, viduq1, viduq1-classic, "
+)
+
+
+@click.command("img2video", context_settings={"auto_envvar_prefix": "REFGEN_IMG2VIDEO"})
+@option("--model", default="viduq1", show_default=True, help=FRAMES_MODELS + "vidu2.0 or vidu1.5.")
+@option(
+    "--image",
+    required=True,
+    metavar="PATH|URL",
+    help="The first frame (PNG, JPEG or WebP file, or an http(s) URL); the video takes its aspect ratio.",
+)
+@frames_options
+@video_options
+@create_options
+def img2video(model: str, image: str, prompt: str | None, is_rec: bool | None, **options: Any) -> None:
+    """Make a video that starts from a picture, wait for it, and save it with -o.
+
+    \b
+    refgen img2video --image harbour.jpg --prompt "the boats rock gently" -o harbour.mp4
+    """
+    [first] = image_inputs((image,))
+    fields = video_fields(options)
+
+    def create(client: Client) -> CreatedTask:
+        return client.img2video(model=model, image=first, prompt=prompt, is_rec=is_rec, **fields)
+
+    run_create_command(create, options)
+
+
+@click.command("start-end", context_settings={"auto_envvar_prefix": "REFGEN_START_END"})
+@option("--model", default="viduq1", show_default=True, help=FRAMES_MODELS + "vidu2.0 or vidu1.5.")
+@option("--start", required=True, metavar="PATH|URL", help="The first frame (file or http(s) URL).")
+@option(
+    "--end",
+    required=True,
+    metavar="PATH|URL",
+    help="The last frame; its aspect ratio within 0.8–1.25 of the start's.",
+)
+@frames_options
+@video_options
+@create_options
+def start_end(
+    model: str, start: str, end: str, prompt: str | None, is_rec: bool | None, **options: Any
+) -> None:
+    """Make a video from a start picture to an end picture, wait for it, and save it with -o.
+
+    \b
+    refgen start-end --start dawn.png --end dusk.png --prompt "a day passes" -o day.mp4
+    """
+    first, last = image_inputs((start, end))
+    fields = video_fields(options)
+
+    def create(client: Client) -> CreatedTask:
+        return client.start_end2video(
+            model=model, start=first, end=last, prompt=prompt, is_rec=is_rec, **fields
+        )
+
+    run_create_command(create, options)
 
 
 @click.command(context_settings={"auto_envvar_prefix": "REFGEN_IMAGE"})

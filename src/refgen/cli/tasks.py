@@ -1,5 +1,5 @@
 """Client commands on a task that exists: ``status``, ``cancel``, ``download``; and ``COMMANDS``,
-every client command on the SDK (with ``video`` and ``image`` from :mod:`refgen.cli.create`).
+every client command on the SDK (with the create commands from :mod:`refgen.cli.create`).
 
 They talk to a refgen server or the original Vidu API over HTTP and import nothing of the server.
 Talk (progress, what was saved) goes to stderr; results (a path, a URL, a task id, ``--json``) go to
@@ -17,12 +17,23 @@ from typing import Literal
 import click
 
 from refgen.cli.client_options import connection_options, json_option, make_client, option
-from refgen.cli.create import image, video
+from refgen.cli.create import image, img2video, start_end, text2video, video
 from refgen.cli.exit_codes import reporting
 from refgen.cli.progress import DownloadDisplay
 from refgen.cli.waiting import wait_and_save, wait_options
 
-__all__ = ["COMMANDS", "WHICH", "cancel", "download", "image", "status", "video"]
+__all__ = [
+    "COMMANDS",
+    "WHICH",
+    "cancel",
+    "download",
+    "image",
+    "img2video",
+    "start_end",
+    "status",
+    "text2video",
+    "video",
+]
 
 
 @click.command(context_settings={"auto_envvar_prefix": "REFGEN_STATUS"})
@@ -116,4 +127,4 @@ def download(
         )
 
 
-COMMANDS = (video, image, status, cancel, download)
+COMMANDS = (video, text2video, img2video, start_end, image, status, cancel, download)

@@ -20,6 +20,7 @@ import typing
 from refgen import __version__
 from refgen.client.async_client import AsyncClient
 from refgen.client.base import CreationFile, TaskRef
+from refgen.client.bodies import Subject
 from refgen.client.config import DEFAULT_BASE_URL
 from refgen.client.errors import (
     APIConnectionError,
@@ -38,15 +39,18 @@ from refgen.client.models import (
     TERMINAL_STATES,
     APIModel,
     CreatedTask,
+    CreatedVideoTask,
     Creation,
     CreditPackage,
     CreditRemain,
     Credits,
+    FramesVideoTask,
     Generation,
     ImageTask,
     Resolution,
     TaskItem,
     TaskPage,
+    TextVideoTask,
     VideoInfo,
     VideoTask,
 )
@@ -77,11 +81,13 @@ __all__ = [
     "AuthenticationError",
     "Client",
     "CreatedTask",
+    "CreatedVideoTask",
     "Creation",
     "CreationFile",
     "CreditPackage",
     "CreditRemain",
     "Credits",
+    "FramesVideoTask",
     "Generation",
     "ImageInput",
     "ImageTask",
@@ -90,10 +96,12 @@ __all__ = [
     "RateLimitError",
     "Resolution",
     "ServerError",
+    "Subject",
     "TaskFailedError",
     "TaskItem",
     "TaskPage",
     "TaskRef",
+    "TextVideoTask",
     "VideoInfo",
     "VideoTask",
     "WaitTimeoutError",

@@ -19,6 +19,7 @@ from refgen.client.base import (
     RETRY_STATUSES,
     BaseClient,
     CreationFile,
+    M,
     PollSchedule,
     QueryParams,
     TaskFilters,
@@ -29,6 +30,14 @@ from refgen.client.base import (
     task_id_of,
     without_none,
 )
+from refgen.client.bodies import (
+    FramesVideoOptions,
+    ReferenceVideoOptions,
+    Subject,
+    TextVideoOptions,
+    create_body,
+    reference_fields,
+)
 from refgen.client.config import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_TIMEOUT
 from refgen.client.errors import (
     APIConnectionError,
@@ -37,8 +46,16 @@ from refgen.client.errors import (
     error_from_response,
     error_from_transport,
 )
-from refgen.client.images import ImageInput, encode_image, encode_images
-from refgen.client.models import Credits, Generation, ImageTask, TaskPage, VideoTask
+from refgen.client.images import ImageInput, encode_images
+from refgen.client.models import (
+    Credits,
+    FramesVideoTask,
+    Generation,
+    ImageTask,
+    TaskPage,
+    TextVideoTask,
+    VideoTask,
+)
 
 AsyncProgressCallback = Callable[[Generation], Awaitable[object] | object]
 AsyncDownloadCallback = Callable[[int, int | None], Awaitable[object] | object]
@@ -48,12 +65,6 @@ async def _call(callback: Callable[..., Any], *args: Any) -> None:
     result = callback(*args)
     if inspect.isawaitable(result):
         await result
-
-
-def _encode_video_images(
-    images: Iterable[ImageInput], wm_url: ImageInput | None
-) -> tuple[list[str], str | None]:
-    return encode_images(images), None if wm_url is None else encode_image(wm_url)
 
 
 class AsyncClient(BaseClient):
@@ -113,47 +124,45 @@ class AsyncClient(BaseClient):
         self,
         *,
         model: str,
-        images: Iterable[ImageInput],
         prompt: str,
-        duration: int | None = None,
-        resolution: str | None = None,
-        aspect_ratio: str | None = None,
-        movement_amplitude: str | None = None,
-        bgm: bool | None = None,
-        seed: int | None = None,
-        off_peak: bool | None = None,
-        watermark: bool | None = None,
-        wm_position: int | None = None,
-        wm_url: ImageInput | None = None,
-        payload: str | None = None,
-        callback_url: str | None = None,
-        meta_data: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        images: Iterable[ImageInput] | None = None,
+        subjects: Iterable[Subject] | None = None,
+        **options: Unpack[ReferenceVideoOptions],
     ) -> VideoTask:
         """Create a reference-to-video task; see ``Client.reference2video``."""
-        encoded, mark = await anyio.to_thread.run_sync(_encode_video_images, images, wm_url)
-        body = without_none(
-            {
-                "model": model,
-                "images": encoded,
-                "prompt": prompt,
-                "duration": duration,
-                "resolution": resolution,
-                "aspect_ratio": aspect_ratio,
-                "movement_amplitude": movement_amplitude,
-                "bgm": bgm,
-                "seed": seed,
-                "off_peak": off_peak,
-                "watermark": watermark,
-                "wm_position": wm_position,
-                "wm_url": mark,
-                "payload": payload,
-                "callback_url": callback_url,
-                "meta_data": meta_data,
-            },
-            extra_body,
-        )
-        return self._parse(await self._request("POST", "/reference2video", json=body), VideoTask)
+        fields = {"model": model, "prompt": prompt, **reference_fields(images, subjects), **options}
+        return await self._create("/reference2video", fields, VideoTask)
+
+    async def text2video(
+        self, *, model: str, prompt: str, **options: Unpack[TextVideoOptions]
+    ) -> TextVideoTask:
+        """Create a text-to-video task; see ``Client.text2video``."""
+        return await self._create("/text2video", {"model": model, "prompt": prompt, **options}, TextVideoTask)
+
+    async def img2video(
+        self,
+        *,
+        model: str,
+        image: ImageInput,
+        prompt: str | None = None,
+        **options: Unpack[FramesVideoOptions],
+    ) -> FramesVideoTask:
+        """Create an image-to-video task; see ``Client.img2video``."""
+        fields = {"model": model, "images": [image], "prompt": prompt, **options}
+        return await self._create("/img2video", fields, FramesVideoTask)
+
+    async def start_end2video(
+        self,
+        *,
+        model: str,
+        start: ImageInput,
+        end: ImageInput,
+        prompt: str | None = None,
+        **options: Unpack[FramesVideoOptions],
+    ) -> FramesVideoTask:
+        """Create a start-end-to-video task; see ``Client.start_end2video``."""
+        fields = {"model": model, "images": [start, end], "prompt": prompt, **options}
+        return await self._create("/start-end2video", fields, FramesVideoTask)
 
     async def reference2image(
         self,
@@ -275,6 +284,10 @@ class AsyncClient(BaseClient):
         return target
 
     # -- sending ----------------------------------------------------------------------------------
+
+    async def _create(self, path: str, fields: Mapping[str, Any], model: type[M]) -> M:
+        body = await anyio.to_thread.run_sync(create_body, fields)
+        return self._parse(await self._request("POST", path, json=body), model)
 
     async def _request(
         self, method: str, path: str, *, json: Any = None, params: QueryParams | None = None

@@ -71,35 +71,60 @@ class Generation(APIModel):
 
 
 class CreatedTask(APIModel):
-    """The answer to a create request: the task and the options it will run with."""
+    """The answer to a create request: the task and the options it will run with (the fields every
+    endpoint echoes; each endpoint's own model adds the rest)."""
 
     task_id: str
     state: str = "created"
     model: str = ""
-    images: list[str] = Field(default_factory=list)
     prompt: str = ""
     seed: int = 0
-    aspect_ratio: str = ""
     resolution: str = ""
     payload: str = ""
     credits: int = 0
     created_at: datetime | None = None
 
 
-class VideoTask(CreatedTask):
-    """The answer to ``reference2video``."""
+class CreatedVideoTask(CreatedTask):
+    """The video options every video endpoint echoes."""
 
     duration: int = 0
     movement_amplitude: str = ""
     bgm: bool = False
     audio: bool = False
+    """Whether the video carries generated speech."""
     off_peak: bool = False
     watermark: bool = False
+
+
+class VideoTask(CreatedVideoTask):
+    """The answer to ``reference2video`` (either form; the subjects' pictures flattened in ``images``)."""
+
+    images: list[str] = Field(default_factory=list)
+    aspect_ratio: str = ""
+
+
+class TextVideoTask(CreatedVideoTask):
+    """The answer to ``text2video``."""
+
+    style: str = ""
+    aspect_ratio: str = ""
+
+
+class FramesVideoTask(CreatedVideoTask):
+    """The answer to ``img2video`` and ``start_end2video``: ``images`` is the first frame (and the
+    last, for start-end)."""
+
+    images: list[str] = Field(default_factory=list)
+    is_rec: bool = False
+    """Whether the server writes the prompt from the pictures."""
 
 
 class ImageTask(CreatedTask):
     """The answer to ``reference2image``."""
 
+    images: list[str] = Field(default_factory=list)
+    aspect_ratio: str = ""
     callback_url: str | None = None
 
 

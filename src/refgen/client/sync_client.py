@@ -16,6 +16,7 @@ from refgen.client.base import (
     RETRY_STATUSES,
     BaseClient,
     CreationFile,
+    M,
     PollSchedule,
     QueryParams,
     TaskFilters,
@@ -26,6 +27,14 @@ from refgen.client.base import (
     task_id_of,
     without_none,
 )
+from refgen.client.bodies import (
+    FramesVideoOptions,
+    ReferenceVideoOptions,
+    Subject,
+    TextVideoOptions,
+    create_body,
+    reference_fields,
+)
 from refgen.client.config import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BACKOFF, DEFAULT_TIMEOUT
 from refgen.client.errors import (
     APIConnectionError,
@@ -34,8 +43,16 @@ from refgen.client.errors import (
     error_from_response,
     error_from_transport,
 )
-from refgen.client.images import ImageInput, encode_image, encode_images
-from refgen.client.models import Credits, Generation, ImageTask, TaskPage, VideoTask
+from refgen.client.images import ImageInput, encode_images
+from refgen.client.models import (
+    Credits,
+    FramesVideoTask,
+    Generation,
+    ImageTask,
+    TaskPage,
+    TextVideoTask,
+    VideoTask,
+)
 
 ProgressCallback = Callable[[Generation], object]
 DownloadCallback = Callable[[int, int | None], object]
@@ -101,51 +118,66 @@ class Client(BaseClient):
         self,
         *,
         model: str,
-        images: Iterable[ImageInput],
         prompt: str,
-        duration: int | None = None,
-        resolution: str | None = None,
-        aspect_ratio: str | None = None,
-        movement_amplitude: str | None = None,
-        bgm: bool | None = None,
-        seed: int | None = None,
-        off_peak: bool | None = None,
-        watermark: bool | None = None,
-        wm_position: int | None = None,
-        wm_url: ImageInput | None = None,
-        payload: str | None = None,
-        callback_url: str | None = None,
-        meta_data: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        images: Iterable[ImageInput] | None = None,
+        subjects: Iterable[Subject] | None = None,
+        **options: Unpack[ReferenceVideoOptions],
     ) -> VideoTask:
         """Create a reference-to-video task (``POST /ent/v2/reference2video``).
 
-        ``images``: 1–7 references, each a URL, a local path, bytes or a PIL image. Options left as
-        ``None`` are not sent, so the server's defaults for the model apply. ``extra_body`` adds
-        fields this SDK does not know. Never retried (a retry could create a second task).
+        ``images``: 1–7 references, each a URL, a local path, bytes or a PIL image; or, instead,
+        ``subjects``: 1–7 :class:`Subject` (id, 1–3 pictures, optional ``voice_id``; 7 pictures in
+        all) that the prompt names as ``@id``. Passing both raises ``ValueError``. Options
+        (``duration``, ``resolution``, ``aspect_ratio``, ``movement_amplitude``, ``bgm``, ``audio``,
+        ``voice_id``, ``seed``, ``off_peak``, ``watermark``, ``wm_position``, ``wm_url``,
+        ``payload``, ``callback_url``, ``meta_data``) left out are not sent, so the server's
+        defaults for the model apply. ``extra_body`` adds fields this SDK does not know. Never
+        retried (a retry could create a second task).
         """
-        body = without_none(
-            {
-                "model": model,
-                "images": encode_images(images),
-                "prompt": prompt,
-                "duration": duration,
-                "resolution": resolution,
-                "aspect_ratio": aspect_ratio,
-                "movement_amplitude": movement_amplitude,
-                "bgm": bgm,
-                "seed": seed,
-                "off_peak": off_peak,
-                "watermark": watermark,
-                "wm_position": wm_position,
-                "wm_url": None if wm_url is None else encode_image(wm_url),
-                "payload": payload,
-                "callback_url": callback_url,
-                "meta_data": meta_data,
-            },
-            extra_body,
-        )
-        return self._parse(self._request("POST", "/reference2video", json=body), VideoTask)
+        fields = {"model": model, "prompt": prompt, **reference_fields(images, subjects), **options}
+        return self._create("/reference2video", fields, VideoTask)
+
+    def text2video(self, *, model: str, prompt: str, **options: Unpack[TextVideoOptions]) -> TextVideoTask:
+        """Create a text-to-video task (``POST /ent/v2/text2video``): a video from the prompt alone.
+
+        Options as ``reference2video``'s, plus ``style`` (``general`` or ``anime``); ``audio`` only
+        where the model can speak (``viduq3-pro``, ``viduq3-turbo``). Never retried.
+        """
+        return self._create("/text2video", {"model": model, "prompt": prompt, **options}, TextVideoTask)
+
+    def img2video(
+        self,
+        *,
+        model: str,
+        image: ImageInput,
+        prompt: str | None = None,
+        **options: Unpack[FramesVideoOptions],
+    ) -> FramesVideoTask:
+        """Create an image-to-video task (``POST /ent/v2/img2video``): ``image`` is the first frame
+        (a URL, a local path, bytes or a PIL image) and the video takes its aspect ratio.
+
+        ``prompt`` may be left out; ``is_rec=True`` has the server write it from the picture.
+        Options as ``reference2video``'s, without ``aspect_ratio``. Never retried.
+        """
+        fields = {"model": model, "images": [image], "prompt": prompt, **options}
+        return self._create("/img2video", fields, FramesVideoTask)
+
+    def start_end2video(
+        self,
+        *,
+        model: str,
+        start: ImageInput,
+        end: ImageInput,
+        prompt: str | None = None,
+        **options: Unpack[FramesVideoOptions],
+    ) -> FramesVideoTask:
+        """Create a start-end-to-video task (``POST /ent/v2/start-end2video``): a video from the
+        ``start`` picture to the ``end`` picture (their aspect ratios within 0.8–1.25 of each other).
+
+        Options as ``img2video``'s. Never retried.
+        """
+        fields = {"model": model, "images": [start, end], "prompt": prompt, **options}
+        return self._create("/start-end2video", fields, FramesVideoTask)
 
     def reference2image(
         self,
@@ -283,6 +315,9 @@ class Client(BaseClient):
         return target
 
     # -- sending ----------------------------------------------------------------------------------
+
+    def _create(self, path: str, fields: Mapping[str, Any], model: type[M]) -> M:
+        return self._parse(self._request("POST", path, json=create_body(fields)), model)
 
     def _request(
         self, method: str, path: str, *, json: Any = None, params: QueryParams | None = None

@@ -7,6 +7,7 @@ a body rendered by the server reads back field for field through the SDK.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -29,6 +30,10 @@ PAIRS: list[tuple[type[BaseModel], type[BaseModel]]] = [
     (server.FrameSize, sdk.Resolution),
     (server.CreatedVideo, sdk.VideoTask),
     (server.CreatedImage, sdk.ImageTask),
+    (server.CreatedTask, sdk.CreatedTask),
+    (server.CreatedVideoTask, sdk.CreatedVideoTask),
+    (server.CreatedTextVideo, sdk.TextVideoTask),
+    (server.CreatedFramesVideo, sdk.FramesVideoTask),
     (server.TaskListItem, sdk.TaskItem),
     (server.TaskList, sdk.TaskPage),
     (account.CreditRemain, sdk.CreditRemain),
@@ -69,18 +74,43 @@ def test_sdk_reads_a_get_generation_body_field_for_field() -> None:
     assert read.succeeded and read.creations[0].video is not None
 
 
-@pytest.mark.parametrize("kind", [TaskKind.VIDEO, TaskKind.IMAGE])
+SDK_CREATED: dict[TaskKind, type[BaseModel]] = {
+    TaskKind.VIDEO: sdk.VideoTask,
+    TaskKind.IMAGE: sdk.ImageTask,
+    TaskKind.TEXT_TO_VIDEO: sdk.TextVideoTask,
+    TaskKind.IMAGE_TO_VIDEO: sdk.FramesVideoTask,
+    TaskKind.START_END_TO_VIDEO: sdk.FramesVideoTask,
+}
+CREATE_BODIES: dict[TaskKind, dict[str, object]] = {
+    TaskKind.VIDEO: {"model": "viduq1", "images": ["https://example.test/a.png"], "prompt": "a cat"},
+    TaskKind.IMAGE: {"model": "viduq1", "images": ["https://example.test/a.png"], "prompt": "a cat"},
+    TaskKind.TEXT_TO_VIDEO: {"model": "viduq1", "prompt": "a cat", "style": "anime"},
+    TaskKind.IMAGE_TO_VIDEO: {"model": "viduq1", "images": ["https://example.test/a.png"], "is_rec": True},
+    TaskKind.START_END_TO_VIDEO: {
+        "model": "viduq1",
+        "images": ["https://example.test/a.png", "https://example.test/b.png"],
+        "prompt": "a cat",
+    },
+}
+
+
+def test_sdk_has_a_model_for_every_created_body() -> None:
+    assert set(SDK_CREATED) == set(server.CREATED_MODELS)
+    pairs = set(PAIRS)
+    assert all((server.CREATED_MODELS[kind], SDK_CREATED[kind]) in pairs for kind in SDK_CREATED)
+
+
+@pytest.mark.parametrize("kind", list(TaskKind), ids=lambda kind: kind.value)
 def test_sdk_reads_a_created_body_field_for_field(kind: TaskKind) -> None:
-    request = parse_create(
-        kind,
-        {"model": "viduq1", "images": ["https://example.test/a.png"], "prompt": "a cat", "seed": 7},
-    )
+    request = parse_create(kind, {**CREATE_BODIES[kind], "seed": 7})
     task = make_task("t1", "k1", kind=kind, created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    if kind.makes_video:
+        task = replace(task, spec=replace(task.spec, duration=5, movement_amplitude="auto"))
     body = server.created(task, request).model_dump(mode="json")
-    model = sdk.VideoTask if kind is TaskKind.VIDEO else sdk.ImageTask
-    read = model.model_validate(body)
+    read = SDK_CREATED[kind].model_validate(body)
     assert read.model_extra == {}
-    assert read.task_id == "t1" and read.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert read.task_id == "t1"
+    assert read.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     dumped = read.model_dump(mode="json")
     assert {name: dumped[name] for name in body if name != "created_at"} == {
         name: value for name, value in body.items() if name != "created_at"

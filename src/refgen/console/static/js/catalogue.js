@@ -3,6 +3,16 @@
 
 export const VIDEO = "reference2video";
 export const IMAGE = "reference2image";
+export const TEXT_TO_VIDEO = "text2video";
+export const IMAGE_TO_VIDEO = "img2video";
+export const START_END = "start-end2video";
+/** The create endpoints, in the order of the kind tabs. */
+export const KINDS = [VIDEO, TEXT_TO_VIDEO, IMAGE_TO_VIDEO, START_END, IMAGE];
+
+/** Every kind but reference2image makes a video (and takes the video options). */
+export function makesVideo(kind) {
+  return kind !== IMAGE;
+}
 
 /** Models of one kind, in the catalogue's order: [{name, entry}]. */
 export function modelsFor(catalogue, kind) {
@@ -23,7 +33,7 @@ export function durationsOf(entry) {
 }
 
 export function defaultDuration(entry, kind) {
-  return kind === VIDEO ? entry.default_duration : durationsOf(entry)[0];
+  return makesVideo(kind) ? entry.default_duration : durationsOf(entry)[0];
 }
 
 /** What one duration allows: {resolutions, default_resolution, credits, credits_per_second}. */
@@ -38,16 +48,26 @@ export function aspectRatiosOf(entry, imageCount) {
 
 /**
  * What a task costs, as the server charges it: the duration's credits for the resolution, times the
- * seconds when priced per second; off-peak halves it, rounded up.
+ * seconds when priced per second; speech adds 2 (models that speak by default, the q3 ones, include
+ * it in their rate), `is_rec` 1; off-peak halves it, rounded up.
  */
-export function price(entry, kind, { duration, resolution, offPeak }) {
-  const option = durationOption(entry, kind === VIDEO ? duration : durationsOf(entry)[0]);
+export function price(entry, kind, { duration, resolution, offPeak, audio = false, isRec = false }) {
+  const video = makesVideo(kind);
+  const option = durationOption(entry, video ? duration : durationsOf(entry)[0]);
   const unit = option.credits[resolution];
-  const base = option.credits_per_second ? unit * duration : unit;
-  const credits = kind === VIDEO && offPeak ? Math.ceil(base / 2) : base;
   const parts = [];
+  let base = option.credits_per_second ? unit * duration : unit;
   if (option.credits_per_second) parts.push(`${unit} per second × ${duration} s`);
-  if (kind === VIDEO && offPeak) parts.push(`off-peak: half of ${base}, rounded up`);
+  if (audio && !entry.audio.default) {
+    base += 2;
+    parts.push("speech +2");
+  }
+  if (isRec) {
+    base += 1;
+    parts.push("prompt from the pictures +1");
+  }
+  const credits = video && offPeak ? Math.ceil(base / 2) : base;
+  if (video && offPeak) parts.push(`off-peak: half of ${base}, rounded up`);
   return { credits, detail: parts.join(" · ") };
 }
 
@@ -55,7 +75,7 @@ export function price(entry, kind, { duration, resolution, offPeak }) {
 export function summary(entry, kind) {
   const resolutions = [...new Set(durationsOf(entry).flatMap((d) => durationOption(entry, d).resolutions))];
   const span = resolutions.length > 1 ? `${resolutions[0]}–${resolutions.at(-1)}` : resolutions[0];
-  if (kind !== VIDEO) return `${span} · ${entry.images.min}–${entry.images.max} pictures`;
+  if (!makesVideo(kind)) return `${span} · ${entry.images.min}–${entry.images.max} pictures`;
   const durations = durationsOf(entry);
   const seconds = durations.length > 2 ? `${durations[0]}–${durations.at(-1)} s` : `${durations.join(" or ")} s`;
   return `${seconds} · ${span}`;

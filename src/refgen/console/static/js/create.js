@@ -6,12 +6,17 @@
 import { ApiError } from "./api.js";
 import {
   IMAGE,
+  IMAGE_TO_VIDEO,
+  KINDS,
+  START_END,
+  TEXT_TO_VIDEO,
   VIDEO,
   aspectRatiosOf,
   defaultDuration,
   defaultModel,
   durationOption,
   durationsOf,
+  makesVideo,
   modelsFor,
   price,
   summary,
@@ -19,7 +24,15 @@ import {
 import { byId, errorBox, fill, h, svg } from "./dom.js";
 import { checkPicture, formatBytes } from "./images.js";
 
-const KIND_LABEL = { [VIDEO]: "Reference → Video", [IMAGE]: "Reference → Image" };
+const KIND_LABEL = {
+  [VIDEO]: "Reference → Video",
+  [TEXT_TO_VIDEO]: "Text → Video",
+  [IMAGE_TO_VIDEO]: "Image → Video",
+  [START_END]: "Start–end",
+  [IMAGE]: "Reference → Image",
+};
+const FRAME_LABELS = { [IMAGE_TO_VIDEO]: ["First frame"], [START_END]: ["Start", "End"] };
+const STYLE_LABEL = { general: "General", anime: "Anime" };
 const AMPLITUDE_LABEL = { auto: "Auto", small: "Small", medium: "Medium", large: "Large" };
 const WM_LABEL = { 1: "Top left", 2: "Top right", 3: "Bottom right", 4: "Bottom left" };
 
@@ -40,6 +53,10 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     aspectRatio: "",
     amplitude: "auto",
     bgm: false,
+    audio: false,
+    style: "",
+    isRec: false,
+    useSubjects: false,
     offPeak: false,
     watermark: false,
     wmPosition: limits.default_wm_position,
@@ -71,6 +88,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     outcome: byId("create-outcome"),
     form: byId("create-form"),
   };
+  els.imagesField = /** @type {HTMLElement} */ (els.dropzone.closest('[data-control="images"]'));
 
   const entry = () => catalogue[state.kind][state.model];
 
@@ -88,6 +106,9 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     state.resolution = durationOption(e, state.duration).default_resolution;
     state.aspectRatio = e.default_aspect_ratio;
     state.amplitude = "auto";
+    state.audio = e.audio.available && e.audio.default && e.speaks;
+    state.style = e.styles[0] ?? "";
+    state.isRec = false;
     render();
   }
 
@@ -103,13 +124,39 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     const e = entry();
     const ratios = aspectRatiosOf(e, state.pictures.length);
     if (!ratios.some((r) => r.value === state.aspectRatio && r.enabled)) state.aspectRatio = e.default_aspect_ratio;
+    if (!e.subjects) state.useSubjects = false;
+    if (!e.audio.available || !e.speaks) state.audio = false;
+    if (!e.is_rec) state.isRec = false;
+  }
+
+  /** The subjects form's groups: pictures with the same id, in the order the ids first appear. */
+  function subjectGroups() {
+    const groups = new Map();
+    for (const p of state.pictures) {
+      const id = p.subject.trim();
+      if (!groups.has(id)) groups.set(id, []);
+      groups.get(id).push(p);
+    }
+    return [...groups].map(([id, pictures]) => ({ id, pictures }));
+  }
+
+  /** Where the server would name a picture: `images[i]`, or `subjects[s].images[j]`. */
+  function pictureField(picture, index) {
+    if (!state.useSubjects) return `images[${index}]`;
+    const groups = subjectGroups();
+    const s = groups.findIndex((g) => g.pictures.includes(picture));
+    return `subjects[${s}].images[${groups[s].pictures.indexOf(picture)}]`;
+  }
+
+  function promptMax(e) {
+    return state.useSubjects ? e.subjects.prompt_max : e.prompt_max;
   }
 
   // --- pictures -----------------------------------------------------------------------------
 
   function addFiles(files) {
     for (const file of files) {
-      const picture = { id: nextId++, file, url: URL.createObjectURL(file), result: null };
+      const picture = { id: nextId++, file, url: URL.createObjectURL(file), result: null, subject: String(state.pictures.length + 1) };
       state.pictures.push(picture);
       checkPicture(file, limits.images).then(
         (result) => {
@@ -161,9 +208,10 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     const out = [];
     const n = state.pictures.length;
     if (!e.served) out.push({ reason: "ModelUnavailable", message: `model ${state.model} is not served by this deployment` });
-    if (n === 0 && e.images.min > 0) {
+    if (state.useSubjects) out.push(...subjectBlockers(e));
+    else if (n === 0 && e.images.min > 0) {
       out.push(
-        state.kind === VIDEO
+        makesVideo(state.kind)
           ? { reason: "FieldLacking", message: "field is missing or empty: images", pending: true }
           : { reason: "FieldItemCountOutOfRange", message: `field item count out of range: images (${state.model} takes ${e.images.min} to ${e.images.max})`, pending: true },
       );
@@ -176,15 +224,20 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     const checking = state.pictures.filter((p) => !p.result).length + (state.wmPicture && !state.wmPicture.result ? 1 : 0);
     if (checking) out.push({ reason: "", message: `checking ${checking} picture${checking > 1 ? "s" : ""}…`, pending: true });
     state.pictures.forEach((p, i) => {
-      if (p.result?.problem) out.push({ reason: p.result.problem.reason, message: p.result.problem.message(`images[${i}]`) });
+      if (p.result?.problem) out.push({ reason: p.result.problem.reason, message: p.result.problem.message(pictureField(p, i)) });
     });
-    if (state.wmPicture?.result?.problem && state.kind === VIDEO && state.watermark) {
+    if (state.wmPicture?.result?.problem && makesVideo(state.kind) && state.watermark) {
       out.push({ reason: state.wmPicture.result.problem.reason, message: state.wmPicture.result.problem.message("wm_url") });
     }
     const length = [...state.prompt].length;
-    if (!state.prompt.trim()) out.push({ reason: "FieldLacking", message: "field is missing or empty: prompt", pending: true });
-    else if (length > e.prompt_max) {
-      out.push({ reason: "FieldInvalid", message: `invalid field: prompt (${state.model} takes at most ${e.prompt_max} characters, got ${length})` });
+    const max = promptMax(e);
+    if (!state.prompt.trim() && e.prompt_required && !state.isRec) {
+      out.push({ reason: "FieldLacking", message: "field is missing or empty: prompt", pending: true });
+    } else if (length > max) {
+      out.push({ reason: "FieldInvalid", message: `invalid field: prompt (${state.model} takes at most ${max} characters, got ${length})` });
+    }
+    if (state.audio && state.offPeak && !e.audio.default) {
+      out.push({ reason: "FieldInvalid", message: "invalid field: off_peak (speech cannot be made off-peak)" });
     }
     const seed = state.seed.trim();
     if (seed && (!/^\d+$/.test(seed) || Number(seed) > limits.seed_max)) {
@@ -203,24 +256,51 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     return out;
   }
 
+  function subjectBlockers(e) {
+    const limit = e.subjects;
+    const out = [];
+    const n = state.pictures.length;
+    if (n === 0) return [{ reason: "FieldLacking", message: "field is missing or empty: subjects", pending: true }];
+    const groups = subjectGroups();
+    groups.forEach((g, i) => {
+      if (!g.id || /[\s@]/.test(g.id) || [...g.id].length > limit.id_max) {
+        out.push({ reason: "FieldInvalid", message: `invalid field: subjects[${i}].id (1 to ${limit.id_max} characters, no spaces, no @)` });
+      }
+      if (g.pictures.length > limit.images_max) {
+        out.push({ reason: "FieldItemCountOutOfRange", message: `field item count out of range: subjects[${i}].images (1 to ${limit.images_max}, got ${g.pictures.length})` });
+      }
+    });
+    if (groups.length > limit.max || n > limit.images_in_all_max) {
+      out.push({
+        reason: "FieldItemCountOutOfRange",
+        message: `field item count out of range: subjects (up to ${limit.max} subjects and ${limit.images_in_all_max} pictures in all, got ${groups.length} and ${n})`,
+      });
+    }
+    return out;
+  }
+
   function estimatedBodyBytes() {
     const encoder = new TextEncoder();
     let size = 4096 + encoder.encode(state.prompt + state.payload + state.metaData + state.callbackUrl).length;
     for (const p of state.pictures) size += p.result?.dataUrl?.length ?? p.file.size * 1.34;
-    if (state.kind === VIDEO && state.watermark && state.wmPicture) size += state.wmPicture.result?.dataUrl?.length ?? 0;
+    if (makesVideo(state.kind) && state.watermark && state.wmPicture) size += state.wmPicture.result?.dataUrl?.length ?? 0;
     return size;
   }
 
   function body() {
     const e = entry();
-    const out = {
-      model: state.model,
-      images: state.pictures.map((p) => p.result.dataUrl),
-      prompt: state.prompt,
-      aspect_ratio: state.aspectRatio,
-      resolution: state.resolution,
-    };
-    if (state.kind === VIDEO) {
+    const out = { model: state.model };
+    if (state.useSubjects) {
+      out.subjects = subjectGroups().map((g) => ({ id: g.id, images: g.pictures.map((p) => p.result.dataUrl) }));
+    } else if (e.images.max > 0) {
+      out.images = state.pictures.map((p) => p.result.dataUrl);
+    }
+    Object.assign(out, { prompt: state.prompt, resolution: state.resolution });
+    if (e.aspect_ratios.length) out.aspect_ratio = state.aspectRatio;
+    if (e.styles.length) out.style = state.style;
+    if (e.audio.available) out.audio = state.audio;
+    if (e.is_rec) out.is_rec = state.isRec;
+    if (makesVideo(state.kind)) {
       Object.assign(out, {
         duration: state.duration,
         movement_amplitude: e.movement_amplitude_ignored ? "auto" : state.amplitude,
@@ -273,12 +353,19 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
   }
 
   function currentPrice() {
-    return price(entry(), state.kind, { duration: state.duration, resolution: state.resolution, offPeak: state.offPeak });
+    return price(entry(), state.kind, {
+      duration: state.duration,
+      resolution: state.resolution,
+      offPeak: state.offPeak,
+      audio: state.audio,
+      isRec: state.isRec,
+    });
   }
 
   // --- rendering ---------------------------------------------------------------------------------
 
   function render() {
+    const focused = focusKey();
     normalize();
     const e = entry();
     for (const tab of els.kinds.querySelectorAll("[data-kind]")) {
@@ -292,6 +379,22 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     renderOptions(e);
     renderAdvanced();
     renderSummary();
+    restoreFocus(focused);
+  }
+
+  /** What has the keyboard focus in the form, by control name (and value, for a choice), so that a
+   * render that rebuilds the controls can give it back. */
+  function focusKey() {
+    const active = /** @type {HTMLInputElement | null} */ (document.activeElement);
+    if (!active || !els.form.contains(active) || !active.name) return null;
+    return { name: active.name, value: active.type === "radio" ? active.value : null };
+  }
+
+  function restoreFocus(key) {
+    if (!key || /** @type {HTMLInputElement | null} */ (document.activeElement)?.name === key.name) return;
+    const value = key.value === null ? "" : `[value="${CSS.escape(key.value)}"]`;
+    const target = /** @type {HTMLElement | null} */ (els.form.querySelector(`[name="${CSS.escape(key.name)}"]${value}`));
+    target?.focus();
   }
 
   function renderModels() {
@@ -322,8 +425,11 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
 
   function renderPictures(e) {
     const n = state.pictures.length;
-    const range = e.images.min === 0 ? `up to ${e.images.max}` : `${e.images.min}–${e.images.max}`;
-    fill(els.imagesLabel, "Reference pictures ", h("span", { class: "muted" }, `${n} of ${range}`));
+    els.imagesField.hidden = e.images.max === 0 && !e.subjects && state.kind !== IMAGE;
+    const max = state.useSubjects ? e.subjects.images_in_all_max : e.images.max;
+    const range = e.images.min === 0 ? `up to ${max}` : e.images.min === max ? `${max}` : `${e.images.min}–${max}`;
+    const title = FRAME_LABELS[state.kind] ? "Frames " : state.useSubjects ? "Subject pictures " : "Reference pictures ";
+    fill(els.imagesLabel, title, h("span", { class: "muted" }, `${n} of ${range}`));
     els.dropzone.classList.toggle("has-pictures", n > 0);
     fill(
       els.dropHint,
@@ -371,11 +477,30 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
         showsImage
           ? h("img", { src: picture.url, alt: `Reference picture ${index + 1}`, draggable: "false" })
           : h("div", { class: "thumb-placeholder" }, h("span", null, picture.file.name || "file")),
-        h("span", { class: "thumb-index" }, String(index + 1)),
+        h("span", { class: "thumb-index" }, FRAME_LABELS[state.kind]?.[index] ?? String(index + 1)),
       ),
+      state.useSubjects
+        ? h(
+            "label",
+            { class: "thumb-subject" },
+            h("span", { class: "muted" }, "Subject "),
+            h("input", {
+              type: "text",
+              name: `subject-${index}`,
+              value: picture.subject,
+              autocomplete: "off",
+              "aria-label": `Subject of picture ${index + 1}`,
+              onclick: (ev) => ev.stopPropagation(),
+              oninput: (ev) => {
+                picture.subject = ev.target.value;
+                renderSummary();
+              },
+            }),
+          )
+        : null,
       h("div", { class: "thumb-info", title: `${picture.file.name} (${formatBytes(picture.file.size)})` }, info),
       problem
-        ? h("p", { class: "thumb-problem", role: "alert" }, h("code", { class: "reason" }, problem.reason), " ", h("span", { class: "message" }, problem.message(`images[${index}]`)))
+        ? h("p", { class: "thumb-problem", role: "alert" }, h("code", { class: "reason" }, problem.reason), " ", h("span", { class: "message" }, problem.message(pictureField(picture, index))))
         : null,
       h(
         "div",
@@ -389,8 +514,9 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
 
   function renderPrompt(e) {
     const length = [...state.prompt].length;
-    els.promptCount.textContent = `${length} / ${e.prompt_max}`;
-    els.promptCount.classList.toggle("over", length > e.prompt_max);
+    const max = promptMax(e);
+    els.promptCount.textContent = `${length} / ${max}`;
+    els.promptCount.classList.toggle("over", length > max);
     if (els.prompt.value !== state.prompt) els.prompt.value = state.prompt;
   }
 
@@ -434,11 +560,11 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     );
   }
 
-  function toggle(name, label, checked, onChange, hint) {
+  function toggle(name, label, checked, onChange, hint, disabled) {
     return h(
       "label",
       { class: "toggle", data: { control: name } },
-      h("input", { type: "checkbox", name, checked, onchange: (ev) => onChange(ev.target.checked) }),
+      h("input", { type: "checkbox", name, checked, disabled: disabled ?? false, onchange: (ev) => onChange(ev.target.checked) }),
       h("span", { class: "toggle-track", "aria-hidden": "true" }),
       h("span", { class: "toggle-text" }, h("span", { class: "toggle-label" }, label), hint ? h("span", { class: "hint" }, hint) : null),
     );
@@ -447,7 +573,22 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
   function renderOptions(e) {
     const option = durationOption(e, state.duration);
     const groups = [];
-    if (state.kind === VIDEO) {
+    const video = makesVideo(state.kind);
+    if (e.subjects) {
+      groups.push(
+        h("div", { class: "toggles" }, toggle("subjects", "Subjects", state.useSubjects, (v) => {
+          state.useSubjects = v;
+          render();
+        }, "Group the pictures into subjects the prompt names as @id")),
+      );
+    }
+    if (e.styles.length) {
+      groups.push(chips("style", "Style", e.styles.map((v) => ({ value: v, label: STYLE_LABEL[v] ?? v })), state.style, (v) => {
+        state.style = v;
+        render();
+      }));
+    }
+    if (video) {
       groups.push(chips("duration", "Duration", durationsOf(e).map((d) => ({ value: d, label: `${d} s` })), state.duration, (d) => setDuration(Number(d))));
     }
     groups.push(
@@ -457,7 +598,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
       }),
     );
     const ratios = aspectRatiosOf(e, state.pictures.length);
-    groups.push(
+    if (ratios.length) groups.push(
       chips(
         "aspect_ratio",
         "Aspect ratio",
@@ -470,7 +611,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
         ratios.some((r) => r.value === "auto") ? "auto takes the first picture's ratio (needs a picture)." : null,
       ),
     );
-    if (state.kind === VIDEO) {
+    if (video) {
       groups.push(
         chips(
           "movement_amplitude",
@@ -491,6 +632,18 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
           state.bgm = v;
           render();
         }),
+        e.audio.available
+          ? toggle("audio", "Audio", state.audio, (v) => {
+              state.audio = v;
+              render();
+            }, e.speaks ? "Speaks the prompt's quoted lines" : "This deployment cannot make speech", !e.speaks)
+          : null,
+        e.is_rec
+          ? toggle("is_rec", "Prompt from the pictures", state.isRec, (v) => {
+              state.isRec = v;
+              render();
+            }, "The server writes the prompt (+1 credit)")
+          : null,
         toggle("off_peak", "Off-peak", state.offPeak, (v) => {
           state.offPeak = v;
           render();
@@ -575,7 +728,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
       );
     }
     const meta = els.advanced.querySelector('[data-control="meta_data"]');
-    if (meta) /** @type {HTMLElement} */ (meta).hidden = state.kind !== VIDEO;
+    if (meta) /** @type {HTMLElement} */ (meta).hidden = !makesVideo(state.kind);
   }
 
   function renderSummary() {
@@ -585,7 +738,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     fill(els.priceDetail, `credit${credits === 1 ? "" : "s"}`, detail ? h("small", null, detail) : null);
     const problems = blockers();
     els.submit.disabled = state.submitting || problems.length > 0;
-    els.submit.textContent = state.submitting ? "Submitting…" : state.kind === VIDEO ? "Generate video" : "Generate image";
+    els.submit.textContent = state.submitting ? "Submitting…" : makesVideo(state.kind) ? "Generate video" : "Generate image";
     fill(
       els.blockers,
       problems.map((p) =>
@@ -596,7 +749,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
 
   // --- wiring ------------------------------------------------------------------------------------
 
-  for (const kind of [VIDEO, IMAGE]) {
+  for (const kind of KINDS) {
     const tab = els.kinds.querySelector(`[data-kind="${kind}"]`);
     tab?.addEventListener("click", () => setKind(kind));
     if (tab) tab.textContent = KIND_LABEL[kind];
