@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from refgen.contract.bodies import ASCII_WHITESPACE
 from refgen.domain import ApiKey
 from refgen.errors import FieldInvalid
 from refgen.task_query import KeyUsage
@@ -58,7 +59,7 @@ class Credits(BaseModel):
 
 def parse_show_detail(value: str | None) -> bool:
     """``true``/``false`` or ``1``/``0``, any case; absent or empty is false."""
-    text = (value or "").strip().lower()
+    text = (value or "").strip(ASCII_WHITESPACE).lower()
     if text in _TRUE:
         return True
     if text in _FALSE:

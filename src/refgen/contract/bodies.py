@@ -41,10 +41,13 @@ from refgen.domain import TaskKind
 
 # The whitespace the string forms tolerate around a value. Spelled out (not ``\s``) so that Python
 # and the ECMA-262 regexes of JSON Schema agree on exactly the same characters.
-_WS = r"[ \t\n\r\x0b\x0c]*"
-INT_STRING = rf"^{_WS}[+-]?[0-9]+{_WS}$"
+ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
+"""The whitespace a lenient value may carry around it (ASCII only: the schema's patterns say the same)."""
+WS = r"[ \t\n\r\x0b\x0c]*"
+"""A regular expression of :data:`ASCII_WHITESPACE`, any length (for schema patterns)."""
+INT_STRING = rf"^{WS}[+-]?[0-9]+{WS}$"
 """An int sent as a JSON string: ``"5"``, ``" +5 "``, ``"-0"``."""
-BOOL_STRING = rf"^{_WS}(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]){_WS}$"
+BOOL_STRING = rf"^{WS}(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]){WS}$"
 """A bool sent as a JSON string, in any case: ``"true"``, ``"False"``."""
 
 INT_STRING_RE = re.compile(INT_STRING)
@@ -71,7 +74,7 @@ def _union(values: Iterable[Any]) -> list[Any]:
 def _int_choice_pattern(allowed: Sequence[int]) -> str:
     """The string forms of a set of positive ints: optional sign ``+``, leading zeros, whitespace."""
     values = "|".join(str(v) for v in sorted(allowed, reverse=True))
-    return rf"^(?:{_WS}\+?0*(?:{values}){_WS})?$"
+    return rf"^(?:{WS}\+?0*(?:{values}){WS})?$"
 
 
 def lenient_int(

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from refgen.contract.bodies import ASCII_WHITESPACE
 from refgen.domain import TaskState
 from refgen.errors import FieldInvalid, FieldItemCountOutOfRange, PageSizeOutOfRange
 from refgen.task_query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskCursor, TaskQuery
@@ -33,7 +34,7 @@ TO_PARAMETER = "created_at.to"
 TOKEN_PARAMETER = "pager.page_token"
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_UNIX_SECONDS = re.compile(r"^[+-]?\d{1,12}(\.\d{1,9})?$")
+_UNIX_SECONDS = re.compile(r"^[+-]?[0-9]{1,12}(\.[0-9]{1,9})?$")
 
 
 @dataclass(frozen=True)
@@ -87,15 +88,15 @@ def parse_list_query(params: Iterable[tuple[str, str]]) -> ListRequest:
     for raw_name, value in params:
         name = raw_name.removesuffix("[]")
         if name in LIST_PARAMETERS:
-            values = [v.strip() for v in value.split(",") if v.strip()]
+            values = [v.strip(ASCII_WHITESPACE) for v in value.split(",") if v.strip(ASCII_WHITESPACE)]
             if values:
                 lists.setdefault(name, []).extend(values)
-        elif value.strip():
+        elif value.strip(ASCII_WHITESPACE):
             for group in (PAGE_PARAMETERS, PAGE_SIZE_PARAMETERS):
                 if name in group:
-                    scalars[group[0]] = (name, value.strip())
+                    scalars[group[0]] = (name, value.strip(ASCII_WHITESPACE))
             if name in (FROM_PARAMETER, TO_PARAMETER, TOKEN_PARAMETER):
-                scalars[name] = (name, value.strip())
+                scalars[name] = (name, value.strip(ASCII_WHITESPACE))
 
     task_ids = lists.get("task_ids")
     if task_ids is not None and len(task_ids) > MAX_TASK_IDS:
@@ -207,6 +208,6 @@ def _int(sent: tuple[str, str] | None, default: int) -> int:
     if sent is None:
         return default
     name, value = sent
-    if not re.fullmatch(r"[+-]?\d{1,12}", value):
+    if not re.fullmatch(r"[+-]?[0-9]{1,12}", value):
         raise FieldInvalid(f"invalid field: {name} (an integer)", field=name)
     return int(value)

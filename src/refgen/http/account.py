@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from refgen.contract.account import SHOW_DETAIL, Credits, credits_body, parse_show_detail
+from refgen.contract.bodies import WS
 from refgen.http.openapi import errors
 from refgen.http.parts import KeyDep, TaskListerDep
 
@@ -14,7 +15,8 @@ _SHOW_DETAIL = {
     "name": SHOW_DETAIL,
     "in": "query",
     "required": False,
-    "schema": {"type": "string", "enum": ["true", "false", "1", "0"]},
+    # any case, ASCII whitespace around it; empty means false
+    "schema": {"type": "string", "pattern": f"^{WS}(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)?{WS}$"},
     "description": "`true` adds `packages` (also `1`; any case); default false.",
 }
 

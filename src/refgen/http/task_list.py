@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from refgen.contract.bodies import WS
 from refgen.contract.listing import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE,
@@ -39,9 +40,13 @@ def _strings(**extra: Any) -> dict[str, Any]:
 
 
 _TIME = "RFC 3339 time (a time without an offset is UTC) or Unix seconds."
-_PAGE = {"type": "integer", "minimum": 0, "maximum": MAX_PAGE}
-_PAGE_SIZE = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
-_STATES = {"type": "array", "items": {"type": "string", "enum": [s.value for s in TaskState]}}
+# a query value of only whitespace (or none: `states=`) means "not given", as in the bodies
+_BLANK = {"type": "string", "pattern": f"^{WS}$"}
+_PAGE = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_PAGE}, _BLANK]}
+_PAGE_SIZE = {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}, _BLANK]}
+_STATE = f"{WS}(?:{'|'.join(s.value for s in TaskState)})?{WS}"
+# each value is one state or several, comma-separated; empty entries are skipped
+_STATES = {"type": "array", "items": {"type": "string", "pattern": f"^{_STATE}(?:,{_STATE})*$"}}
 _TASK_IDS = _strings(maxItems=MAX_TASK_IDS)
 
 PARAMETERS = [
