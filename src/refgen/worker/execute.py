@@ -55,6 +55,13 @@ def subject_references(
     return tuple(groups)
 
 
+def job_prompt(task: Task) -> str:
+    """The prompt the backend follows. With ``is_rec`` the server writes the prompt from the
+    pictures and ignores the client's; a backend that cannot describe pictures gets none (the
+    compositor then moves by the pictures alone)."""
+    return "" if task.spec.is_rec else task.spec.prompt
+
+
 def effective_style(task: Task) -> str:
     """The look the backend renders: ``style`` as asked where the model's catalogue entry says it
     takes effect (viduq1, vidu1.5), else ``general`` (the field is echoed, and changes nothing)."""
@@ -87,7 +94,7 @@ def execute_task(
             task_id=task.id,
             kind=spec.kind,
             model=spec.model,
-            prompt=spec.prompt,
+            prompt=job_prompt(task),
             references=tuple(references),
             width=width,
             height=height,
