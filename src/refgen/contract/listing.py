@@ -85,8 +85,10 @@ def parse_list_query(params: Iterable[tuple[str, str]]) -> ListRequest:
     PageSizeOutOfRange naming the parameter."""
     lists: dict[str, list[str]] = {}
     scalars: dict[str, tuple[str, str]] = {}  # canonical name -> (name as sent, value)
+    repeats: dict[str, int] = {}  # how often each list parameter was sent, empty values included
     for raw_name, value in params:
         name = raw_name.removesuffix("[]")
+        repeats[raw_name] = repeats.get(raw_name, 0) + 1
         if name in LIST_PARAMETERS:
             values = [v.strip(ASCII_WHITESPACE) for v in value.split(",") if v.strip(ASCII_WHITESPACE)]
             if values:
@@ -99,7 +101,8 @@ def parse_list_query(params: Iterable[tuple[str, str]]) -> ListRequest:
                 scalars[name] = (name, value.strip(ASCII_WHITESPACE))
 
     task_ids = lists.get("task_ids")
-    if task_ids is not None and len(task_ids) > MAX_TASK_IDS:
+    sent = max(repeats.get("task_ids", 0), repeats.get("task_ids[]", 0))
+    if sent > MAX_TASK_IDS or (task_ids is not None and len(task_ids) > MAX_TASK_IDS):
         raise FieldItemCountOutOfRange(f"too many items: task_ids (at most {MAX_TASK_IDS})", field="task_ids")
     states = lists.get("states")
     models = lists.get("model_versions")

@@ -37,6 +37,23 @@ def test_listing_empty_values_are_not_given() -> None:
     assert asked.filters == ListFilters() and asked.page_size == 10
 
 
+def test_listing_counts_every_task_ids_sent_even_empty_ones() -> None:
+    """The schema's limit is on the repeated parameter: 101 of them is too many, empty or not."""
+    parse_list_query([("task_ids", "")] * 100)
+    with pytest.raises(FieldItemCountOutOfRange):
+        parse_list_query([("task_ids", "")] * 101)
+    with pytest.raises(FieldItemCountOutOfRange):
+        parse_list_query([("task_ids[]", "a")] * 101)
+
+
+def test_listing_reads_ascii_digits_and_whitespace_only() -> None:
+    assert parse_list_query([("paper.pagesz", " 5\t")]).page_size == 5
+    with pytest.raises(FieldInvalid):
+        parse_list_query([("paper.page", "\u0665")])  # an Arabic-Indic five is not a page number
+    with pytest.raises(FieldInvalid):
+        parse_list_query([("states", "\u2003success")])  # nor is an em space whitespace here
+
+
 def test_listing_model_versions_with_or_without_prefix() -> None:
     asked = parse_list_query(
         [("model_versions", "q1"), ("model_versions", "viduq2-pro"), ("model_versions", "2.0")]
