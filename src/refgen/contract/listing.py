@@ -94,15 +94,23 @@ def parse_list_query(params: Iterable[tuple[str, str]]) -> ListRequest:
             if values:
                 lists.setdefault(name, []).extend(values)
         elif value.strip(ASCII_WHITESPACE):
-            for group in (PAGE_PARAMETERS, PAGE_SIZE_PARAMETERS):
-                if name in group:
-                    scalars[group[0]] = (name, value.strip(ASCII_WHITESPACE))
-            if name in (FROM_PARAMETER, TO_PARAMETER, TOKEN_PARAMETER):
-                scalars[name] = (name, value.strip(ASCII_WHITESPACE))
+            sent = (name, value.strip(ASCII_WHITESPACE))
+            # every value sent must be valid, though the last of a parameter and its synonyms counts
+            if name in PAGE_PARAMETERS:
+                _page(sent)
+                scalars[PAGE_PARAMETERS[0]] = sent
+            elif name in PAGE_SIZE_PARAMETERS:
+                _page_size(sent)
+                scalars[PAGE_SIZE_PARAMETERS[0]] = sent
+            elif name in (FROM_PARAMETER, TO_PARAMETER):
+                _time(sent)
+                scalars[name] = sent
+            elif name == TOKEN_PARAMETER:
+                scalars[name] = sent
 
     task_ids = lists.get("task_ids")
-    sent = max(repeats.get("task_ids", 0), repeats.get("task_ids[]", 0))
-    if sent > MAX_TASK_IDS or (task_ids is not None and len(task_ids) > MAX_TASK_IDS):
+    id_parameters = max(repeats.get("task_ids", 0), repeats.get("task_ids[]", 0))
+    if id_parameters > MAX_TASK_IDS or (task_ids is not None and len(task_ids) > MAX_TASK_IDS):
         raise FieldItemCountOutOfRange(f"too many items: task_ids (at most {MAX_TASK_IDS})", field="task_ids")
     states = lists.get("states")
     models = lists.get("model_versions")
@@ -117,16 +125,24 @@ def parse_list_query(params: Iterable[tuple[str, str]]) -> ListRequest:
         created_from=_time(scalars.get(FROM_PARAMETER)),
         created_to=_time(scalars.get(TO_PARAMETER)),
     )
-    page = _int(scalars.get(PAGE_PARAMETERS[0]), 0)
-    if not 0 <= page <= MAX_PAGE:
-        name = scalars[PAGE_PARAMETERS[0]][0]
-        raise FieldInvalid(f"invalid field: {name} (0 to {MAX_PAGE})", field=name)
-    size = _int(scalars.get(PAGE_SIZE_PARAMETERS[0]), DEFAULT_PAGE_SIZE)
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        name = scalars[PAGE_SIZE_PARAMETERS[0]][0]
-        raise PageSizeOutOfRange(f"page size out of range: {name} (1 to {MAX_PAGE_SIZE})", field=name)
+    page = _page(scalars.get(PAGE_PARAMETERS[0]))
+    size = _page_size(scalars.get(PAGE_SIZE_PARAMETERS[0]))
     token = scalars.get(TOKEN_PARAMETER, ("", ""))[1]
     return ListRequest(filters=filters, page=page, page_size=size, page_token=token)
+
+
+def _page(sent: tuple[str, str] | None) -> int:
+    page = _int(sent, 0)
+    if sent is not None and not 0 <= page <= MAX_PAGE:
+        raise FieldInvalid(f"invalid field: {sent[0]} (0 to {MAX_PAGE})", field=sent[0])
+    return page
+
+
+def _page_size(sent: tuple[str, str] | None) -> int:
+    size = _int(sent, DEFAULT_PAGE_SIZE)
+    if sent is not None and not 1 <= size <= MAX_PAGE_SIZE:
+        raise PageSizeOutOfRange(f"page size out of range: {sent[0]} (1 to {MAX_PAGE_SIZE})", field=sent[0])
+    return size
 
 
 def model_name(version: str) -> str:

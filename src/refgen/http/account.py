@@ -33,5 +33,6 @@ _SHOW_DETAIL = {
     openapi_extra={"parameters": [_SHOW_DETAIL]},
 )
 async def credits(request: Request, tasks: TaskListerDep, key: KeyDep) -> Credits:
-    detailed = parse_show_detail(request.query_params.get(SHOW_DETAIL))
+    sent = request.query_params.getlist(SHOW_DETAIL)
+    detailed = [parse_show_detail(value) for value in sent][-1] if sent else False  # each must be valid
     return credits_body(key, await tasks.usage(key.id), detailed=detailed)

@@ -54,6 +54,16 @@ def test_listing_reads_ascii_digits_and_whitespace_only() -> None:
         parse_list_query([("states", "\u2003success")])  # nor is an em space whitespace here
 
 
+def test_listing_every_value_sent_must_be_valid_though_the_last_counts() -> None:
+    assert parse_list_query([("paper.pagesz", "7"), ("limit", "3")]).page_size == 3
+    with pytest.raises(FieldInvalid):
+        parse_list_query([("paper.pagesz", "many"), ("limit", "3")])
+    with pytest.raises(PageSizeOutOfRange):
+        parse_list_query([("pager.pagesz", "1000"), ("limit", "3")])
+    with pytest.raises(FieldInvalid):
+        parse_list_query([("created_at.from", "yesterday"), ("created_at.from", "2026-01-01T00:00:00Z")])
+
+
 def test_listing_model_versions_with_or_without_prefix() -> None:
     asked = parse_list_query(
         [("model_versions", "q1"), ("model_versions", "viduq2-pro"), ("model_versions", "2.0")]

@@ -106,3 +106,10 @@ def test_credits_refuses_other_show_detail_values_and_unknown_keys(idle_server: 
     assert (
         idle_server.client.get("/ent/v2/credits", headers={"Authorization": "Token nope"}).status_code == 401
     )
+
+
+def test_credits_show_detail_sent_twice_must_be_valid_both_times(idle_server: Server) -> None:
+    client, auth = idle_server.client, idle_server.auth
+    assert client.get("/ent/v2/credits?show_detail=yes&show_detail=true", headers=auth).status_code == 400
+    body = client.get("/ent/v2/credits?show_detail=0&show_detail=true", headers=auth).json()
+    assert len(body["packages"]) == 1  # the last one counts
