@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from refgen.contract.bodies import BOOL_STRING_RE, INT_STRING_RE
+from refgen.contract.bodies import ASCII_WHITESPACE, BOOL_STRING_RE, INT_STRING_RE
 from refgen.errors import FieldInvalid
 
 Fields = Mapping[str, Any]
@@ -47,6 +47,12 @@ def http_url(value: str, field: str) -> None:
         raise FieldInvalid(f"invalid field: {field} (must be an http or https URL)", field=field)
 
 
+MAX_INT_DIGITS = 18
+"""More digits than any integer field can take: such a number reads as :data:`BEYOND_ANY_RANGE`."""
+BEYOND_ANY_RANGE: int = 10**MAX_INT_DIGITS
+"""Past every field's range, so the field's own range check refuses it with its own message."""
+
+
 def integer(fields: Fields, name: str, default: int) -> int:
     value = fields.get(name)
     if value is None or value == "":
@@ -58,7 +64,12 @@ def integer(fields: Fields, name: str, default: int) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and INT_STRING_RE.fullmatch(value):
-        return int(value)
+        text: str = value.strip(ASCII_WHITESPACE)
+        sign = -1 if text.startswith("-") else 1
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > MAX_INT_DIGITS:  # int() refuses 4,300 digits and more
+            return sign * BEYOND_ANY_RANGE
+        return sign * int(digits)
     raise FieldInvalid(f"invalid field: {name} (must be an integer)", field=name)
 
 

@@ -130,6 +130,8 @@ def parse_create(
     if len(payload) > PAYLOAD_MAX:
         raise FieldInvalid(f"invalid field: payload (at most {PAYLOAD_MAX} characters)", field="payload")
     meta_data = string(fields, "meta_data")
+    if len(meta_data) > PAYLOAD_MAX:
+        raise FieldInvalid(f"invalid field: meta_data (at most {PAYLOAD_MAX} characters)", field="meta_data")
     callback_url = string(fields, "callback_url").strip()
     if callback_url:
         http_url(callback_url, "callback_url")

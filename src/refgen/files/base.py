@@ -6,7 +6,7 @@ beyond refusing ``..`` and absolute paths.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 
@@ -28,3 +28,9 @@ class FileStore(Protocol):
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove every object whose key starts with ``prefix``; missing objects are fine."""
+
+
+def valid_key(key: str) -> bool:
+    """A file-store key is a relative path below the store's root: no leading ``/``, no ``..``."""
+    pure = PurePosixPath(key)
+    return bool(pure.parts) and not pure.is_absolute() and ".." not in pure.parts

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from refgen.errors import FileStoreError
+from refgen.files.base import valid_key
 
 
 class LocalFileStore:
@@ -16,10 +17,9 @@ class LocalFileStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        pure = PurePosixPath(key)
-        if pure.is_absolute() or ".." in pure.parts or not pure.parts:
+        if not valid_key(key):
             raise FileStoreError(f"invalid file key: {key!r}")
-        return self.root.joinpath(*pure.parts)
+        return self.root.joinpath(*PurePosixPath(key).parts)
 
     def _atomic_target(self, key: str) -> tuple[Path, Path]:
         target = self._path(key)

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from refgen.errors import BackendUnavailable, FileStoreError
+from refgen.files.base import valid_key
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNK = 16 * 1024 * 1024
@@ -61,10 +62,9 @@ class S3FileStore:
         return cls(bucket, prefix, endpoint_url=endpoint_url, region=region)
 
     def _key(self, key: str) -> str:
-        pure = PurePosixPath(key)
-        if pure.is_absolute() or ".." in pure.parts or not pure.parts:
+        if not valid_key(key):
             raise FileStoreError(f"invalid file key: {key!r}")
-        return self.prefix + str(pure)
+        return self.prefix + str(PurePosixPath(key))
 
     def _fail(self, action: str, key: str, exc: Exception) -> FileStoreError:
         return FileStoreError(f"cannot {action} s3://{self.bucket}/{self._key(key)}: {exc}")

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from refgen.contract.responses import CREATED_MODELS, Generation, created, generation
 from refgen.domain import TaskKind
 from refgen.errors import Forbidden, NotFound
+from refgen.files.base import valid_key
 from refgen.http.bodies import read_json
 from refgen.http.openapi import create_body, errors, optional_body, task_links
 from refgen.http.parts import CatalogueDep, FilesDep, KeyDep, LinksDep, ReadinessDep, ServiceDep
@@ -149,6 +150,8 @@ _FILE_TYPES = ("video/mp4", "image/png", "image/jpeg", "image/webp", "applicatio
 async def download(key: str, files: FilesDep, expires: str = "", signature: str = "") -> Response:
     if not files.verify(key, expires, signature):
         raise Forbidden("link expired or signature invalid")
+    if not valid_key(key):  # refgen never signs such a key: nothing is there
+        raise NotFound(f"file not found: {key}")
     path = files.local_path(key)
     if path is None:
         raise NotFound(f"file not found: {key}")
