@@ -26,7 +26,8 @@ class ErrCode(StrEnum):
     FORBIDDEN = "Forbidden"  # 403
     TASK_NOT_FOUND = "TaskNotFound"  # 404
     NOT_FOUND = "NotFound"  # 404
-    TOO_MANY_REQUESTS = "TooManyRequests"  # 429
+    TOO_MANY_REQUESTS = "TooManyRequests"  # 429 (also: the key has too many tasks waiting)
+    SYSTEM_THROTTLING = "SystemThrottling"  # 429: the server has too many tasks waiting
     # a failed task's err_code (and, for InternalServiceFailure, HTTP 500)
     USER_CANCELLED = "UserCancelled"  # the client cancelled the task
     QUOTA_EXCEEDED = "QuotaExceeded"  # an off-peak task was not started within the expiry

@@ -24,6 +24,8 @@ one table in :mod:`refgen.http.errors`. The class docstring is the default messa
     ├── TaskNotFound                  (404)
     ├── NotFound                      (404)
     ├── TooManyRequests               (429)
+    │   ├── KeyQueueFull              (the key has too many tasks waiting)
+    │   └── SystemThrottling          (the server has too many tasks waiting)
     ├── IllegalTransition             (a task cannot make this state change)
     ├── StoreError                    (the database failed)
     ├── FileStoreError                (the file store failed)
@@ -155,6 +157,16 @@ class TooManyRequests(RefgenError):
     """Too many requests."""
 
     reason = ErrCode.TOO_MANY_REQUESTS
+
+
+class KeyQueueFull(TooManyRequests):
+    """Too many requests: this key has too many tasks waiting; retry later."""
+
+
+class SystemThrottling(TooManyRequests):
+    """The server has too many tasks waiting; retry later."""
+
+    reason = ErrCode.SYSTEM_THROTTLING
 
 
 class IllegalTransition(RefgenError):

@@ -23,6 +23,7 @@ from refgen.files.urls import FileLinks, FileUrlSigner
 from refgen.resources import ServerStore, open_engine, open_files, open_store
 from refgen.service import Authenticator, ImageFetcher, TaskService
 from refgen.settings import Settings
+from refgen.store.base import QueueLimits
 from refgen.store.notify import TaskNotifier
 from refgen.tokens import TokenCipher, hash_token, load_or_create_secret
 from refgen.worker.groups import WorkerGroup
@@ -150,6 +151,7 @@ def build_runtime(
         speaking_models=lambda kind: served_models(speaking, kind),
         on_queued=on_queued,
         catalogue=catalogue,
+        queue_limits=QueueLimits(total=settings.max_queued_tasks, per_key=settings.max_queued_per_key),
     )
     signer = FileUrlSigner(cipher, settings.resolved_public_url)
     reaper = Reaper(

@@ -2,7 +2,8 @@
 
 Pure Python over the plug points (store, files, image fetcher); no FastAPI, no SQL, no torch.
 A refused request leaves nothing behind: every check runs before the first file is written, and the
-files are removed again if the task row cannot be inserted.
+files are removed again if the task row cannot be inserted (credits short, or the queue limits reached:
+the store checks those in the insert's transaction).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from refgen.domain import ApiKey, Task, TaskKind, TaskSpec, TaskState
 from refgen.errors import PageSizeOutOfRange, TaskNotFound
 from refgen.files.base import FileStore
 from refgen.media.images import ImageInfo, inspect_image, parse_data_url
-from refgen.store.base import KeyStore, TaskStore
+from refgen.store.base import KeyStore, QueueLimits, TaskStore
 
 
 class ImageFetcher(Protocol):
@@ -60,6 +61,7 @@ class TaskService:
         seeds: Callable[[], int] = random_seed,
         on_queued: Callable[[], None] = lambda: None,
         catalogue: Catalogue = CATALOGUE,
+        queue_limits: QueueLimits | None = None,
     ) -> None:
         self._store = store
         self._files = files
@@ -71,6 +73,7 @@ class TaskService:
         self._seeds = seeds
         self._on_queued = on_queued
         self._catalogue = catalogue
+        self._queue_limits = queue_limits
 
     async def create(self, key: ApiKey, kind: TaskKind, body: object) -> tuple[Task, CreateRequest]:
         request = parse_create(
@@ -131,7 +134,7 @@ class TaskService:
                 self._files.put_bytes(key, ref.data, ref.info.content_type)
             if watermark is not None and task.watermark_key is not None:
                 self._files.put_bytes(task.watermark_key, watermark.data, watermark.info.content_type)
-            self._store.insert_task(task)
+            self._store.insert_task(task, self._queue_limits)
         except BaseException:
             self._files.delete_prefix(prefix)
             raise

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         30.0, ge=0, description="On SIGTERM, how long a worker may finish its task before handing it back."
     )
+    max_queued_tasks: int = Field(
+        10_000, ge=1, description="Tasks that may wait (not off-peak) in the whole server; past it, 429."
+    )
+    max_queued_per_key: int = Field(
+        1_000, ge=1, description="Tasks that may wait (not off-peak) for one key; past it, 429."
+    )
     default_concurrency: int = Field(5, ge=1, description="Concurrency of new keys.")
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to fetch all image URLs of one request.")
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from refgen.runtime import Runtime, build_runtime
 from refgen.settings import Settings
@@ -72,3 +73,9 @@ def test_runtime_without_workers_runs_the_other_services(tmp_path: Path) -> None
     rt.start()
     rt.stop()
     assert log == ["start callbacks", "start reaper", "stop reaper", "stop callbacks", "close"]
+
+
+@pytest.mark.parametrize("setting", ["max_queued_tasks", "max_queued_per_key"])
+def test_runtime_settings_refuse_queue_limits_below_one(setting: str) -> None:
+    with pytest.raises(ValidationError, match=setting):
+        Settings(**{setting: 0})  # type: ignore[arg-type]

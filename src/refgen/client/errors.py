@@ -11,7 +11,7 @@ of time) carry the same four attributes, so one ``except APIError`` handles them
     ├── AuthenticationError      401 Unauthorized (missing, unknown or revoked key), 403 Forbidden
     ├── NotFoundError            404 TaskNotFound, NotFound
     ├── InvalidRequestError      400 and other 4xx: FieldInvalid, FieldItemCountOutOfRange, …, 413
-    ├── RateLimitError           429 TooManyRequests, QuotaExceeded
+    ├── RateLimitError           429 TooManyRequests, SystemThrottling, QuotaExceeded
     ├── ServerError              5xx InternalServiceFailure
     ├── APIConnectionError       the server could not be reached, or the connection broke
     │   └── APITimeoutError      a request took longer than the client's timeout

@@ -18,6 +18,8 @@ from refgen.err_codes import ErrCode
 log = logging.getLogger("refgen.http")
 
 TRACE_HEADER = "X-Trace-Id"
+# a create refused because too many tasks wait (429) tells the client to try again this many seconds on
+RETRY_AFTER_SECONDS = 5
 
 STATUS_BY_ERROR: tuple[tuple[type[errors.RefgenError], int], ...] = (
     (errors.BodyTooLarge, 413),
@@ -68,7 +70,8 @@ def install_error_handlers(app: FastAPI) -> None:
         status = status_for(exc)
         if status >= 500:
             log.error("request failed: %s", exc, exc_info=exc)
-        response = error_response(request, status, exc.reason, exc.message)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
+        response = error_response(request, status, exc.reason, exc.message, headers)
         if isinstance(exc, errors.BodyTooLarge):
             response.headers["Connection"] = "close"  # do not drain the rest of an oversized body
         return response

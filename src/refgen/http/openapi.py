@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from refgen.contract.bodies import BODY_MODELS, EXAMPLES
 from refgen.contract.responses import ErrorBody
 from refgen.domain import TaskKind
-from refgen.http.errors import TRACE_HEADER
+from refgen.http.errors import RETRY_AFTER_SECONDS, TRACE_HEADER
 
 ERROR_DESCRIPTIONS = {
     400: "Refused: the body or a parameter is invalid (`reason` and `message` name the field).",
@@ -25,13 +25,28 @@ ERROR_DESCRIPTIONS = {
     404: "No such task for this key (`TaskNotFound`), or no such path or file (`NotFound`).",
     405: "Method not allowed (the `Allow` header lists the allowed ones).",
     413: "Request body larger than 20 MB.",
+    429: (
+        "Too many tasks waiting: for this key (`TooManyRequests`) or the whole server "
+        "(`SystemThrottling`); nothing was stored. Retry after `Retry-After` seconds."
+    ),
     500: "Internal service failure.",
 }
 
 
+_RETRY_AFTER = {
+    "description": f"Seconds to wait before trying again (always {RETRY_AFTER_SECONDS}).",
+    "schema": {"type": "integer", "minimum": 0},
+}
+
+
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error answers a route can give; 500 always."""
-    return {s: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[s]} for s in sorted({*statuses, 500})}
+    """The error answers a route can give; 500 always. A 429 declares its ``Retry-After`` header."""
+    answers: dict[int | str, dict[str, Any]] = {
+        s: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[s]} for s in sorted({*statuses, 500})
+    }
+    if 429 in answers:
+        answers[429]["headers"] = {"Retry-After": _RETRY_AFTER}
+    return answers
 
 
 def create_body(kind: TaskKind) -> dict[str, Any]:

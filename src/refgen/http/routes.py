@@ -53,7 +53,7 @@ def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> 
         description=_CREATE_DOC,
         operation_id=kind.value,
         response_model=answer,
-        responses={200: {"model": answer, "links": task_links()}, **errors(400, 401, 413)},
+        responses={200: {"model": answer, "links": task_links()}, **errors(400, 401, 413, 429)},
         openapi_extra=create_body(kind),
     )
 

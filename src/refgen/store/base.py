@@ -48,10 +48,32 @@ class KeyStore(Protocol):
         """Revoke by name; False if no active key has it."""
 
 
+@dataclass(frozen=True)
+class QueueLimits:
+    """How many tasks may wait (``created`` or ``queueing``, not off-peak) before a create is refused.
+
+    Off-peak tasks are not counted and not limited: the contract lets them wait 48 hours, and the
+    reaper ends them then. Processing and finished tasks are not counted."""
+
+    total: int  # the whole server: past it, SystemThrottling
+    per_key: int  # one key: past it, KeyQueueFull (reason TooManyRequests)
+
+    def __post_init__(self) -> None:
+        if self.total < 1 or self.per_key < 1:
+            raise ValueError(f"queue limits must be at least 1: {self}")
+
+
 class TaskStore(Protocol):
-    def insert_task(self, task: Task) -> None:
-        """Insert a new task. Raise CreditInsufficient, in the same transaction, if the key's
-        balance minus the credits of its unfinished tasks cannot cover this one."""
+    def insert_task(self, task: Task, limits: QueueLimits | None = None) -> None:
+        """Insert a new task. Raise, in the same transaction and storing nothing: CreditInsufficient
+        if the key's balance minus the credits of its unfinished tasks cannot cover this one; with
+        ``limits`` and a task that is not off-peak, KeyQueueFull if the key already has
+        ``limits.per_key`` tasks waiting, SystemThrottling if the server has ``limits.total``.
+
+        The key's checks are exact (its row is locked). The server-wide count is exact on SQLite and
+        in memory (one writer at a time); on PostgreSQL concurrent creates of different keys each
+        count what is committed, so the limit may be exceeded by at most the number of creates
+        running at the same moment, minus one."""
 
     def get_task(self, task_id: str) -> Task | None: ...
 

@@ -6,18 +6,21 @@ A query is served by ``ix_tasks_key_created`` (``key_id, created_at, id``): the 
 list order, the keyset condition a range on the same index.
 
 Credit checks lock the key row (``FOR UPDATE`` on PostgreSQL, the write lock on SQLite) before
-summing the credits the key's unfinished tasks hold.
+summing the credits the key's unfinished tasks hold; the queue limits (:class:`QueueLimits`) are
+counted in the same transaction, each count stopping at its limit (the server-wide one walks
+``ix_tasks_claim``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, literal, or_, select
 
 from refgen import lifecycle
 from refgen.domain import TERMINAL_STATES, WAITING_STATES, Task, TaskState
-from refgen.errors import CreditInsufficient, StoreError, TaskNotFound
+from refgen.errors import CreditInsufficient, KeyQueueFull, StoreError, SystemThrottling, TaskNotFound
+from refgen.store.base import QueueLimits
 from refgen.store.schema import api_keys, tasks
 from refgen.store.sql_changes import apply_change
 from refgen.store.sql_rows import load_task, row_to_task, task_values
@@ -26,6 +29,7 @@ from refgen.store.times import as_utc
 from refgen.task_query import KeyUsage, TaskQuery
 
 UNFINISHED = sorted(state.value for state in TaskState if state not in TERMINAL_STATES)
+WAITING = sorted(state.value for state in WAITING_STATES)
 
 
 class SqlTasks:
@@ -34,7 +38,7 @@ class SqlTasks:
     def __init__(self, db: SqlTransactions) -> None:
         self._db = db
 
-    def insert_task(self, task: Task) -> None:
+    def insert_task(self, task: Task, limits: QueueLimits | None = None) -> None:
         values = task_values(task)
         with self._db.write() as connection:
             balance_row = connection.execute(
@@ -51,6 +55,11 @@ class SqlTasks:
                 ).scalar_one()
                 if balance - int(reserved) < task.spec.credits:
                     raise CreditInsufficient()
+            if limits is not None and not task.spec.off_peak:
+                if _waiting(connection, limits.per_key, tasks.c.key_id == task.key_id) >= limits.per_key:
+                    raise KeyQueueFull()
+                if _waiting(connection, limits.total) >= limits.total:
+                    raise SystemThrottling()
             connection.execute(insert(tasks).values(**values))
 
     def get_task(self, task_id: str) -> Task | None:
@@ -81,7 +90,6 @@ class SqlTasks:
 
     def key_usage(self, key_id: str) -> KeyUsage:
         state = tasks.c.state
-        waiting = sorted(s.value for s in WAITING_STATES)
         with self._db.read() as connection:
             row = connection.execute(
                 select(
@@ -89,7 +97,7 @@ class SqlTasks:
                     _sum_where(state == TaskState.SUCCESS.value, tasks.c.credits),
                     _sum_where(state.in_(UNFINISHED), tasks.c.credits),
                     _sum_where(state == TaskState.PROCESSING.value, 1),
-                    _sum_where(state.in_(waiting), 1),
+                    _sum_where(state.in_(WAITING), 1),
                 ).where(tasks.c.key_id == key_id)
             ).one()
         balance = None if row[0] is None else int(row[0])
@@ -111,6 +119,18 @@ class SqlTasks:
     def mark_queueing(self, task_id: str) -> None:
         with self._db.write() as connection:
             apply_change(connection, task_id, lifecycle.mark_queueing())
+
+
+def _waiting(connection: Connection, cap: int, *conditions: ColumnElement[bool]) -> int:
+    """How many tasks (passing ``conditions``) wait and are not off-peak, counted up to ``cap``."""
+    found = (
+        select(literal(1))
+        .select_from(tasks)
+        .where(tasks.c.state.in_(WAITING), tasks.c.off_peak.is_(False), *conditions)
+        .limit(cap)
+        .subquery()
+    )
+    return int(connection.execute(select(func.count()).select_from(found)).scalar_one())
 
 
 def _conditions(query: TaskQuery) -> list[ColumnElement[bool]]:

@@ -1,5 +1,6 @@
-"""Tasks in the in-memory store: insert (with the credit check), read, list, cancel and mark
-queueing. Tasks are copied on the way in and out: mutating a returned task changes nothing stored.
+"""Tasks in the in-memory store: insert (with the credit check and the queue limits), read, list,
+cancel and mark queueing. Tasks are copied on the way in and out: mutating a returned task changes
+nothing stored.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from datetime import datetime
 
 from refgen import lifecycle
 from refgen.domain import TERMINAL_STATES, WAITING_STATES, Task, TaskState
-from refgen.errors import CreditInsufficient, StoreError, TaskNotFound
+from refgen.errors import CreditInsufficient, KeyQueueFull, StoreError, SystemThrottling, TaskNotFound
+from refgen.store.base import QueueLimits
 from refgen.store.times import as_utc, optional_utc
 from refgen.task_query import KeyUsage, TaskQuery, list_order
 from refgen.testing.memory_state import MemoryState
@@ -21,7 +23,7 @@ class MemoryTasks:
     def __init__(self, state: MemoryState) -> None:
         self._state = state
 
-    def insert_task(self, task: Task) -> None:
+    def insert_task(self, task: Task, limits: QueueLimits | None = None) -> None:
         stored = copy.deepcopy(task)
         stored.state = TaskState(stored.state)
         stored.created_at = as_utc(stored.created_at)
@@ -44,6 +46,14 @@ class MemoryTasks:
                 )
                 if key.credits - reserved < task.spec.credits:
                     raise CreditInsufficient()
+            if limits is not None and not task.spec.off_peak:
+                waiting = [
+                    t for t in self._state.tasks.values() if t.state in WAITING_STATES and not t.spec.off_peak
+                ]
+                if sum(t.key_id == key.id for t in waiting) >= limits.per_key:
+                    raise KeyQueueFull()
+                if len(waiting) >= limits.total:
+                    raise SystemThrottling()
             self._state.tasks[stored.id] = stored
 
     def get_task(self, task_id: str) -> Task | None:

@@ -42,8 +42,12 @@ def test_openapi_documents_errors_with_the_error_body_and_no_422(spec: dict[str,
 
 def test_openapi_lists_the_answers_each_route_can_give(spec: dict[str, Any]) -> None:
     statuses = {(path, method): set(op["responses"]) for path, method, op in operations(spec)}
-    for path in CONTRACT:
-        assert statuses[(path, "post")] == {"200", "400", "401", "413", "500"}
+    for kind in TaskKind:
+        path = f"/ent/v2/{kind.value}"
+        assert statuses[(path, "post")] == {"200", "400", "401", "413", "429", "500"}
+        too_many = spec["paths"][path]["post"]["responses"]["429"]
+        assert too_many["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 0}
+        assert too_many["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
     assert statuses[("/ent/v2/tasks/{task_id}/creations", "get")] == {"200", "401", "404", "500"}
     assert statuses[("/ent/v2/tasks/{task_id}/cancel", "post")] == {"200", "400", "401", "404", "413", "500"}
     assert statuses[("/ent/v2/tasks", "get")] == {"200", "400", "401", "500"}
