@@ -25,6 +25,11 @@ def output_prefix(task: Task) -> str:
     return f"tasks/{task.id}/out{task.attempts}/"
 
 
+def earlier_output_prefixes(task: Task) -> list[str]:
+    """Where the task's earlier attempts put their files (a worker that died mid-task leaves them)."""
+    return [f"tasks/{task.id}/out{attempt}/" for attempt in range(1, task.attempts)]
+
+
 PICTURE_FRAMED = frozenset({TaskKind.IMAGE_TO_VIDEO, TaskKind.START_END_TO_VIDEO})
 """Kinds whose frame takes the (start) picture's displayed ratio; they have no ``aspect_ratio``."""
 

@@ -18,7 +18,7 @@ from refgen.domain import Creation, Route, Task
 from refgen.errors import BackendError, GenerationCancelled, StoreError
 from refgen.files.base import FileStore
 from refgen.store.base import TaskQueue
-from refgen.worker.execute import execute_task, output_prefix
+from refgen.worker.execute import earlier_output_prefixes, execute_task, output_prefix
 from refgen.worker.lease import TaskLease
 from refgen.worker.outcome import Outcome, Verdict, decide
 
@@ -154,9 +154,19 @@ class Worker:
             log.info("task %s: lease lost, leaving it to its new owner", task.id)
         elif outcome.verdict is Verdict.FAIL:
             assert outcome.err_code is not None
-            self._queue.fail(task.id, self.worker_id, outcome.err_code, self._clock())
+            if self._queue.fail(task.id, self.worker_id, outcome.err_code, self._clock()):
+                self._delete_earlier_attempts(task)
         else:
             assert outcome.creation is not None
             if not self._queue.complete(task.id, self.worker_id, [outcome.creation], self._clock()):
                 log.warning("task %s finished after its lease was lost; result discarded", task.id)
                 self._files.delete_prefix(output_prefix(task))
+                return
+            self._delete_earlier_attempts(task)
+
+    def _delete_earlier_attempts(self, task: Task) -> None:
+        """The task has ended with this attempt: what earlier attempts left (their workers died before
+        they could clean up) is nobody's any more. A worker that lost its lease removes its own files
+        when it notices, so only a finished task's last attempt keeps files."""
+        for prefix in earlier_output_prefixes(task):
+            self._files.delete_prefix(prefix)
