@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 
 from refgen.backends.registry import ModelRoute, model_routes, served_models, speaking_routes
 from refgen.background import Service
 from refgen.callbacks.dispatcher import CallbackDispatcher
+from refgen.clock import utcnow
 from refgen.contract.catalogue import Catalogue, with_credits
 from refgen.domain import Route, TaskKind
 from refgen.errors import RefgenError
@@ -60,7 +60,7 @@ class Runtime:
         """This server's own workers when it has some, else the registered workers seen within a lease."""
         if self.workers is not None:
             return self.workers.alive()
-        now = datetime.now(UTC)
+        now = utcnow()
         return sum(w.alive(now, self.settings.lease_seconds) for w in self.store.workers.list_workers())
 
     def services(self) -> list[Service]:

@@ -23,14 +23,10 @@ from refgen.errors import RefgenError
 
 
 def compositor_speaks() -> bool:
-    """Whether the compositor can synthesise speech here (``refgen.media.speech.available()``;
-    False where that module is not part of this installation)."""
-    try:
-        speech = importlib.import_module("refgen.media.speech")
-    except ImportError:
-        return False
-    available: Callable[[], object] = speech.available
-    return bool(available())
+    """Whether the compositor can synthesise speech here (the synthesizer is installed and works)."""
+    from refgen.media.speech import available
+
+    return available()
 
 
 def never_speaks() -> bool:

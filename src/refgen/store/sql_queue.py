@@ -18,16 +18,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Row, and_, false, func, or_, select
 
 from refgen import lifecycle
-from refgen.domain import WAITING_STATES, Creation, Route, Task, TaskState
+from refgen.domain import Creation, Route, Task, TaskState
 from refgen.err_codes import ErrCode
 from refgen.store.base import Heartbeat
 from refgen.store.schema import api_keys, tasks, workers
 from refgen.store.sql_changes import apply_change
-from refgen.store.sql_rows import load_task
+from refgen.store.sql_rows import WAITING, load_task
 from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.times import as_utc
 
-WAITING = sorted(state.value for state in WAITING_STATES)
 LEASED = lifecycle.LEASED.value
 
 

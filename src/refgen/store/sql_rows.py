@@ -12,10 +12,24 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from refgen.domain import ApiKey, Creation, Subject, Task, TaskKind, TaskSpec, TaskState
+from refgen.domain import (
+    TERMINAL_STATES,
+    WAITING_STATES,
+    ApiKey,
+    Creation,
+    Subject,
+    Task,
+    TaskKind,
+    TaskSpec,
+    TaskState,
+)
 from refgen.store.base import CallbackAttempt, CallbackDelivery, DeliveryStatus
 from refgen.store.schema import tasks
 from refgen.store.times import as_utc, optional_utc
+
+# the groups of states the queries use, as the ``state`` column stores them
+WAITING = sorted(state.value for state in WAITING_STATES)
+UNFINISHED = sorted(state.value for state in TaskState if state not in TERMINAL_STATES)
 
 
 def key_values(key: ApiKey) -> dict[str, Any]:

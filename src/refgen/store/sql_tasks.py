@@ -18,18 +18,15 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, literal, or_, select
 
 from refgen import lifecycle
-from refgen.domain import TERMINAL_STATES, WAITING_STATES, Task, TaskState
+from refgen.domain import Task, TaskState
 from refgen.errors import CreditInsufficient, KeyQueueFull, StoreError, SystemThrottling, TaskNotFound
 from refgen.store.base import QueueLimits
 from refgen.store.schema import api_keys, tasks
 from refgen.store.sql_changes import apply_change
-from refgen.store.sql_rows import load_task, row_to_task, task_values
+from refgen.store.sql_rows import UNFINISHED, WAITING, load_task, row_to_task, task_values
 from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.times import as_utc
 from refgen.task_query import KeyUsage, TaskQuery
-
-UNFINISHED = sorted(state.value for state in TaskState if state not in TERMINAL_STATES)
-WAITING = sorted(state.value for state in WAITING_STATES)
 
 
 class SqlTasks:

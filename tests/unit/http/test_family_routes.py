@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,8 +116,6 @@ def test_model_catalogue_says_which_models_speak(idle_server: Server, mute_serve
 
 def test_registry_speech_comes_from_the_backend_description() -> None:
     assert not BACKEND_KINDS["wan-vace"].speaks and not BACKEND_KINDS["flux2-klein"].speaks
-    if importlib.util.find_spec("refgen.media.speech") is None:
-        assert compositor_speaks() is False
     assert BACKEND_KINDS["compositor"].speaks is compositor_speaks()
 
 
