@@ -7,7 +7,8 @@ supervisor, the callback dispatcher, the PostgreSQL listener) is a :class:`Backg
   loop does nothing;
 - :meth:`~BackgroundLoop.stop` asks it to stop and waits for its thread; stopping a stopped loop
   does nothing; ``with loop:`` starts and stops it;
-- by default its thread calls :meth:`~BackgroundLoop.tick` every ``interval`` seconds; a loop
+- by default its thread calls :meth:`~BackgroundLoop.tick` every ``interval`` seconds (the first
+  time at once when :attr:`~BackgroundLoop.tick_at_start` says so); a loop
   that waits on something else (a socket, an event loop) overrides :meth:`~BackgroundLoop.run`,
   checks :attr:`~BackgroundLoop.stopping`, and :meth:`~BackgroundLoop.interrupt` wakes it;
 - an exception in a tick is logged and the loop goes on; one that ends ``run`` is logged.
@@ -36,6 +37,9 @@ class BackgroundLoop:
 
     stop_timeout: float | None = None
     """Seconds :meth:`stop` waits for the thread; None: as long as it takes."""
+
+    tick_at_start: bool = False
+    """Whether the first :meth:`tick` comes as soon as the thread starts, not one ``interval`` later."""
 
     def __init__(self, name: str, interval: float) -> None:
         self.name = name
@@ -87,7 +91,9 @@ class BackgroundLoop:
 
     def run(self) -> None:
         """The thread's body: :meth:`tick` every ``interval`` seconds until stopped."""
-        while not self.wait(self.interval):
+        pause = 0.0 if self.tick_at_start else self.interval
+        while not self.wait(pause):
+            pause = self.interval
             try:
                 self.tick()
             except Exception:

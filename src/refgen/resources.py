@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from refgen.files.base import FileStore
 from refgen.files.local import LocalFileStore
 from refgen.settings import Settings
-from refgen.store.base import CallbackOutbox, KeyStore, TaskQueue, TaskStore, WorkerRegistry
+from refgen.store.base import CallbackOutbox, KeyStore, TaskQueue, TaskRetention, TaskStore, WorkerRegistry
 
 
 class ServerStore(Protocol):
@@ -38,6 +38,9 @@ class ServerStore(Protocol):
 
     @property
     def workers(self) -> WorkerRegistry: ...
+
+    @property
+    def retention(self) -> TaskRetention: ...
 
     def ping(self) -> bool: ...
 

@@ -1,4 +1,4 @@
-"""The server assembled from settings: store, files, service, signer, workers, reaper.
+"""The server assembled from settings: store, files, service, signer, workers, reaper, retention.
 
 ``build_runtime`` is the one place that turns settings into objects; tests pass their own store,
 files, fetcher or workers instead.
@@ -21,6 +21,7 @@ from refgen.errors import RefgenError
 from refgen.files.base import FileStore
 from refgen.files.urls import FileLinks, FileUrlSigner
 from refgen.resources import ServerStore, open_engine, open_files, open_store
+from refgen.retention import RetentionSweeper
 from refgen.service import Authenticator, ImageFetcher, TaskService
 from refgen.settings import Settings
 from refgen.store.base import QueueLimits
@@ -48,6 +49,7 @@ class Runtime:
     workers: WorkerGroup | None = None
     reaper: Reaper | None = None
     callbacks: CallbackDispatcher | None = None
+    retention: RetentionSweeper | None = None  # None when REFGEN_RETENTION_DAYS is 0
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def served_models(self, kind: TaskKind) -> frozenset[str]:
@@ -66,7 +68,7 @@ class Runtime:
     def services(self) -> list[Service]:
         """What runs in the background, in starting order; they stop in the reverse order, so
         workers stop (handing back what they cannot finish) before the reaper and the dispatcher."""
-        candidates: list[Service | None] = [self.callbacks, self.reaper, self.workers]
+        candidates: list[Service | None] = [self.callbacks, self.reaper, self.retention, self.workers]
         return [service for service in candidates if service is not None]
 
     def start(self) -> None:
@@ -160,6 +162,9 @@ def build_runtime(
         off_peak_expiry_seconds=settings.off_peak_expiry_seconds,
         worker_timeout=settings.lease_seconds,
     )
+    retention = None
+    if settings.retention_days > 0:
+        retention = RetentionSweeper(store.retention, files, days=settings.retention_days)
     links = FileLinks(files, signer)
     if callbacks is None:
         from refgen.contract.responses import generation_body
@@ -188,5 +193,6 @@ def build_runtime(
         workers=workers,
         reaper=reaper,
         callbacks=callbacks,
+        retention=retention,
         on_close=on_close,
     )

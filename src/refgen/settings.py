@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_queued_per_key: int = Field(
         1_000, ge=1, description="Tasks that may wait (not off-peak) for one key; past it, 429."
     )
+    retention_days: int = Field(
+        7, ge=0, description="Days a finished task, its files and callbacks are kept; 0 keeps them forever."
+    )
     default_concurrency: int = Field(5, ge=1, description="Concurrency of new keys.")
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to fetch all image URLs of one request.")
 

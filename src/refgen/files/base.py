@@ -34,3 +34,8 @@ def valid_key(key: str) -> bool:
     """A file-store key is a relative path below the store's root: no leading ``/``, no ``..``."""
     pure = PurePosixPath(key)
     return bool(pure.parts) and not pure.is_absolute() and ".." not in pure.parts
+
+
+def task_prefix(task_id: str) -> str:
+    """Where every file of one task lives: its references, its watermark and each attempt's output."""
+    return f"tasks/{task_id}/"

@@ -13,7 +13,7 @@ the two. A dispatcher takes due deliveries under a short lease and records every
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -133,6 +133,31 @@ class TaskQueue(Protocol):
     def release_worker(self, worker_id: str, now: datetime, max_attempts: int | None = None) -> list[str]:
         """Take back at once the tasks of a worker known to be dead: requeue them (or fail them
         once they used ``max_attempts``). Returns the ids of tasks whose state changed."""
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+class TaskRetention(Protocol):
+    """Removing finished tasks once they are old enough (see :mod:`refgen.retention`)."""
+
+    def sweep_finished(
+        self, finished_before: datetime, limit: int, discard_files: Callable[[Sequence[str]], None]
+    ) -> list[str]:
+        """Remove up to ``limit`` finished tasks (``success`` or ``failed``) whose ``finished_at`` is
+        before ``finished_before``, oldest first, with their callback deliveries and attempts. A
+        task with a callback still pending is left for a later sweep.
+
+        ``discard_files(ids)`` is called with the ids taken BEFORE their rows are deleted, so a
+        crash or an error in between leaves rows whose files are (partly) gone, never files no row
+        points at; when it raises, no row is deleted and the error propagates. The credits of swept
+        ``success`` tasks stay counted as charged in :meth:`TaskStore.key_usage`.
+
+        Two callers at once never delete a row twice: on PostgreSQL the batch is taken
+        ``FOR UPDATE SKIP LOCKED`` and held until its rows are gone, so concurrent sweepers take
+        different tasks; elsewhere the batch is read without a lock and re-checked when its rows are
+        deleted, so two sweepers may discard the same files (harmless) but only one deletes each row.
+        Returns the ids whose rows this call deleted."""
 
 
 # --- the callback outbox ----------------------------------------------------------------------

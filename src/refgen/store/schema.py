@@ -5,12 +5,14 @@ Portable SQL only: the same statements run on SQLite (embedded) and PostgreSQL (
 - ``api_keys``: one row per key, revoked keys included (their token still signs callbacks of
   their tasks). **Name uniqueness** holds among *active* keys only, through a partial unique
   index (``WHERE revoked_at IS NULL``, supported by both SQLite and PostgreSQL): revoking a key
-  keeps its row and frees its name for a new key.
+  keeps its row and frees its name for a new key. ``swept_credits`` sums the credits of the key's
+  ``success`` tasks that retention removed, so what a key was charged survives the sweep.
 - ``tasks``: every field of :class:`~refgen.domain.Task` and its :class:`~refgen.domain.TaskSpec`
   as a column; ``reference_keys`` and ``creations`` are JSON text. The table is the queue: the
   claim index serves ``WHERE state IN (...) ORDER BY off_peak, created_at``; the key index
   serves the per-key count of processing tasks and the unfinished-credits sum; the key-created
-  index serves the task list (one key's tasks newest first, keyset pages).
+  index serves the task list (one key's tasks newest first, keyset pages); the finished index
+  serves retention (finished tasks oldest first; ``finished_at`` is set only when a task ends).
 - ``callback_deliveries``: the callback outbox, one row per callback to send (written in the
   transaction that changes the task's state), with its status, retry schedule, the lease of the
   dispatcher sending it (``locked_until``) and the last outcome. The due index serves
@@ -93,6 +95,8 @@ api_keys = Table(
     Column("credits", BigInteger, nullable=True),  # balance; NULL = unlimited
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
+    # credits charged for success tasks that retention has removed since (still counted as charged)
+    Column("swept_credits", BigInteger, nullable=False, server_default=text("0")),
     Index(
         "uq_api_keys_active_name",
         "name",
@@ -150,6 +154,7 @@ tasks = Table(
     Index("ix_tasks_claim", "state", "off_peak", "created_at"),
     Index("ix_tasks_key_state", "key_id", "state"),
     Index("ix_tasks_key_created", "key_id", "created_at", "id"),
+    Index("ix_tasks_finished_at", "finished_at"),
 )
 
 callback_deliveries = Table(

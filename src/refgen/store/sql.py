@@ -23,7 +23,8 @@ Driver errors become :class:`~refgen.errors.StoreError` once, in
 - ``store.tasks``: :mod:`refgen.store.sql_tasks` (insert with the credit check, get, list, cancel);
 - ``store.queue``: :mod:`refgen.store.sql_queue` (claim, heartbeat, complete, fail, reap, release);
 - ``store.workers``: :mod:`refgen.store.sql_workers` (the worker registry);
-- ``store.outbox``: :mod:`refgen.store.sql_outbox` (the callback outbox).
+- ``store.outbox``: :mod:`refgen.store.sql_outbox` (the callback outbox);
+- ``store.retention``: :mod:`refgen.store.sql_retention` (removing old finished tasks).
 
 The parts never import each other; what they share lives in its own module:
 :mod:`refgen.store.sql_transactions` (the transactions), :mod:`refgen.store.sql_rows` (rows ↔
@@ -38,6 +39,7 @@ from sqlalchemy import Engine
 from refgen.store.sql_keys import SqlKeys
 from refgen.store.sql_outbox import SqlOutbox
 from refgen.store.sql_queue import SqlQueue
+from refgen.store.sql_retention import SqlRetention
 from refgen.store.sql_tasks import SqlTasks
 from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.sql_workers import SqlWorkers
@@ -54,6 +56,7 @@ class SqlStore:
         self.queue = SqlQueue(self._db)
         self.outbox = SqlOutbox(self._db)
         self.workers = SqlWorkers(self._db)
+        self.retention = SqlRetention(self._db)
 
     def ping(self) -> bool:
         """Whether the database answers (for readiness checks)."""

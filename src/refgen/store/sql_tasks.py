@@ -91,6 +91,7 @@ class SqlTasks:
             row = connection.execute(
                 select(
                     select(api_keys.c.credits).where(api_keys.c.id == key_id).scalar_subquery(),
+                    select(api_keys.c.swept_credits).where(api_keys.c.id == key_id).scalar_subquery(),
                     _sum_where(state == TaskState.SUCCESS.value, tasks.c.credits),
                     _sum_where(state.in_(UNFINISHED), tasks.c.credits),
                     _sum_where(state == TaskState.PROCESSING.value, 1),
@@ -98,7 +99,8 @@ class SqlTasks:
                 ).where(tasks.c.key_id == key_id)
             ).one()
         balance = None if row[0] is None else int(row[0])
-        return KeyUsage(balance, int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+        swept = int(row[1] or 0)  # charged for success tasks retention has removed
+        return KeyUsage(balance, swept + int(row[2]), int(row[3]), int(row[4]), int(row[5]))
 
     def request_cancel(self, task_id: str, now: datetime) -> Task:
         now = as_utc(now)

@@ -35,6 +35,11 @@ class SqlTransactions:
         self._engine = engine
         self._writer = engine.execution_options(**{BEGIN_IMMEDIATE: True})
 
+    @property
+    def row_locks(self) -> bool:
+        """Whether ``FOR UPDATE`` locks rows (PostgreSQL); SQLite ignores it and serialises writers."""
+        return self._engine.dialect.name == "postgresql"
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with _translate(), self._engine.begin() as connection:

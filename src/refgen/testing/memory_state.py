@@ -25,6 +25,7 @@ class MemoryState:
         self.deliveries: dict[str, CallbackDelivery] = {}  # in insertion order; no history
         self.attempts: dict[str, list[CallbackAttempt]] = {}
         self.workers: dict[str, WorkerInfo] = {}
+        self.swept_credits: dict[str, int] = {}  # key id -> credits of its swept success tasks
 
     # --- call with the lock held ----------------------------------------------------------------
 

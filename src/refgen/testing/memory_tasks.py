@@ -79,7 +79,8 @@ class MemoryTasks:
             mine = [t for t in self._state.tasks.values() if t.key_id == key_id]
             return KeyUsage(
                 balance=None if key is None else key.credits,
-                charged=sum(t.spec.credits for t in mine if t.state is TaskState.SUCCESS),
+                charged=self._state.swept_credits.get(key_id, 0)
+                + sum(t.spec.credits for t in mine if t.state is TaskState.SUCCESS),
                 held=sum(t.spec.credits for t in mine if t.state not in TERMINAL_STATES),
                 processing=sum(t.state is TaskState.PROCESSING for t in mine),
                 waiting=sum(t.state in WAITING_STATES for t in mine),
