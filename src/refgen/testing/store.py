@@ -3,9 +3,9 @@
 ``MemoryStore`` has the same parts as the SQL store (``store.keys``, ``store.tasks``,
 ``store.queue``, ``store.outbox``, ``store.workers``, ``store.retention``) on dictionaries behind
 one lock (each state change queues its callback under the same lock, as the SQL store does in the
-same transaction), so unit tests of the service and the workers assert on real state. The same behaviour suite runs
-against both stores. Tasks are copied on the way in and out: mutating a returned task changes
-nothing stored.
+same transaction), so unit tests of the service and the workers assert on real state. The same
+behaviour suite runs against both stores. Tasks are copied on the way in and out: mutating a
+returned task changes nothing stored.
 
 Each part lives in its own module and is given the one shared state:
 
