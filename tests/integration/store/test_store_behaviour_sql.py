@@ -3,6 +3,7 @@
 
 from tests.unit.store.test_outbox_behaviour import *  # noqa: F403
 from tests.unit.store.test_queue_limits_behaviour import *  # noqa: F403
+from tests.unit.store.test_retention_behaviour import *  # noqa: F403
 from tests.unit.store.test_store_behaviour import *  # noqa: F403
 from tests.unit.store.test_task_query_behaviour import *  # noqa: F403
 from tests.unit.store.test_worker_registry import *  # noqa: F403
