@@ -93,3 +93,17 @@ def test_background_loop_logs_a_run_that_ends_in_an_exception(caplog: pytest.Log
     with caplog.at_level(logging.ERROR, logger="refgen"), loop:
         pass
     assert any("broken-loop stopped unexpectedly" in r.getMessage() for r in caplog.records)
+
+
+def test_background_loop_ticks_at_start_when_asked() -> None:
+    class Eager(Counting):
+        tick_at_start = True
+
+        def __init__(self) -> None:
+            super().__init__(ticks_wanted=1)
+            self.interval = 3600.0
+
+    loop = Eager()
+    with loop:
+        assert loop.enough.wait(WAIT)  # the first tick did not wait for the hour-long interval
+    assert loop.ticks == 1

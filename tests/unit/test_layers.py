@@ -36,6 +36,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "worker": ("runtime", "http", "cli", "service", "callbacks"),
     "resources": ("runtime", "http", "cli", "worker", "service"),
     "runtime": ("http", "cli"),
+    "retention": (
+        "backends",
+        "media",
+        "callbacks",
+        "outbound",
+        "service",
+        "worker",
+        "runtime",
+        "http",
+        "cli",
+    ),
     "http": ("cli", "worker", "backends"),
 }
 

@@ -38,9 +38,20 @@ def runtime(tmp_path: Path, log: list[str], *, failing: str = "") -> Runtime:
         workers=ThreadWorkers([]),
     )
     services = {
-        name: Recording(name, log, fail_start=name == failing) for name in ("callbacks", "reaper", "workers")
+        name: Recording(name, log, fail_start=name == failing)
+        for name in ("callbacks", "reaper", "retention", "workers")
     }
     return replace(built, on_close=[lambda: log.append("close")], **services)  # type: ignore[arg-type]
+
+
+WITHOUT_WORKERS = [
+    "start callbacks",
+    "start reaper",
+    "start retention",
+    "stop retention",
+    "stop reaper",
+    "stop callbacks",
+]
 
 
 def test_runtime_stops_workers_before_the_reaper_and_the_dispatcher(tmp_path: Path) -> None:
@@ -51,8 +62,10 @@ def test_runtime_stops_workers_before_the_reaper_and_the_dispatcher(tmp_path: Pa
     assert log == [
         "start callbacks",
         "start reaper",
+        "start retention",
         "start workers",
         "stop workers",
+        "stop retention",
         "stop reaper",
         "stop callbacks",
         "close",
@@ -64,7 +77,7 @@ def test_runtime_start_failure_stops_what_had_started(tmp_path: Path) -> None:
     rt = runtime(tmp_path, log, failing="workers")
     with pytest.raises(RuntimeError, match="workers cannot start"):
         rt.start()
-    assert log == ["start callbacks", "start reaper", "stop reaper", "stop callbacks"]
+    assert log == WITHOUT_WORKERS
 
 
 def test_runtime_without_workers_runs_the_other_services(tmp_path: Path) -> None:
@@ -72,7 +85,7 @@ def test_runtime_without_workers_runs_the_other_services(tmp_path: Path) -> None
     rt = replace(runtime(tmp_path, log), workers=None)
     rt.start()
     rt.stop()
-    assert log == ["start callbacks", "start reaper", "stop reaper", "stop callbacks", "close"]
+    assert log == [*WITHOUT_WORKERS, "close"]
 
 
 @pytest.mark.parametrize("setting", ["max_queued_tasks", "max_queued_per_key"])
