@@ -50,9 +50,10 @@ class SqlRetention:
             return []
         discard_files(taken)
         with self._db.write() as connection:
-            ids = list(
+            still = set(
                 connection.execute(select(tasks.c.id).where(tasks.c.id.in_(taken), eligible)).scalars()
             )
+            ids = [task_id for task_id in taken if task_id in still]  # in the batch's order
             _delete(connection, ids)
         return ids
 

@@ -1,8 +1,11 @@
 """The ``store`` the shared behaviour suite runs against in this tier: SqlStore on SQLite and on
-PostgreSQL (the unit tier runs the same suite against MemoryStore)."""
+PostgreSQL (the unit tier runs the same suite against MemoryStore); and, for tests that open the
+database from several processes, its ``url`` (a fresh SQLite file or PostgreSQL database; a module
+may narrow it) and a migrated ``engine`` on it."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,3 +54,28 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
         yield SqlStore(engine)
     finally:
         engine.dispose()
+
+
+def fresh_postgres_database(admin_url: str) -> str:
+    """The URL of a new, empty database on the server of ``admin_url``."""
+    import psycopg
+
+    name = f"refgen_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'refgen.sqlite3'}"
+    return fresh_postgres_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()

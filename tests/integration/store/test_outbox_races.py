@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
@@ -24,7 +20,6 @@ from sqlalchemy import Engine
 from refgen.domain import TaskState
 from refgen.store.base import DeliveryStatus
 from refgen.store.engine import make_engine
-from refgen.store.migrate import upgrade
 from refgen.store.schema import metadata
 from refgen.store.sql import SqlStore
 from refgen.testing.store import make_api_key, make_task
@@ -61,30 +56,6 @@ def _race(url: str) -> list[list[tuple[str, float, float]]]:
     with context.Manager() as manager, ProcessPoolExecutor(DISPATCHERS, mp_context=context) as pool:
         barrier = manager.Barrier(DISPATCHERS)
         return list(pool.map(_dispatch_until_empty, [url] * DISPATCHERS, [barrier] * DISPATCHERS))
-
-
-def _fresh_postgres_database(admin_url: str) -> str:
-    import psycopg
-
-    name = f"refgen_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'refgen.sqlite3'}"
-    return _fresh_postgres_database(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
-    engine = make_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_outbox_migrations_build_the_schema_module(engine: Engine) -> None:

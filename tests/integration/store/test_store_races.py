@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,6 @@ from sqlalchemy import Engine
 
 from refgen.domain import TaskState
 from refgen.store.engine import make_engine
-from refgen.store.migrate import upgrade
 from refgen.store.sql import SqlStore
 from refgen.testing.store import make_api_key, make_task
 
@@ -53,14 +51,6 @@ def _race(url: str, complete: bool) -> dict[str, list[str]]:
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'refgen.sqlite3'}"
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
-    engine = make_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_store_race_every_task_claimed_exactly_once(url: str, engine: Engine) -> None:

@@ -70,15 +70,15 @@ class Discarded:
 
 
 def test_retention_sweeps_finished_tasks_oldest_first(store: AnyStore, paying_key: str) -> None:
-    finished(store, paying_key, "ok", 30)
-    finished(store, paying_key, "bad", 10, "failed")
+    finished(store, paying_key, "ok", 10)
+    finished(store, paying_key, "bad", 30, "failed")
     finished(store, paying_key, "gone", 20, "cancelled")
     finished(store, paying_key, "young", 100)
     discard = Discarded(store)
 
-    assert store.retention.sweep_finished(at(50), 10, discard) == ["bad", "gone", "ok"]
+    assert store.retention.sweep_finished(at(50), 10, discard) == ["ok", "gone", "bad"]
 
-    assert discard.batches == [["bad", "gone", "ok"]]  # files before rows: the rows were still there
+    assert discard.batches == [["ok", "gone", "bad"]]  # files before rows: the rows were still there
     assert [store.tasks.get_task(t) for t in ("ok", "bad", "gone")] == [None, None, None]
     assert [t.id for t in store.tasks.list_tasks(paying_key)] == ["young"]
     assert store.retention.sweep_finished(at(50), 10, discard) == []  # a second sweep finds nothing
@@ -93,12 +93,12 @@ def test_retention_cutoff_is_exclusive(store: AnyStore, paying_key: str) -> None
 
 def test_retention_takes_at_most_limit_tasks_per_call(store: AnyStore, paying_key: str) -> None:
     for n in range(5):
-        finished(store, paying_key, f"t{n}", 10 + n)
+        finished(store, paying_key, f"t{n}", 20 - n)  # t4 finished first
     discard = Discarded(store)
-    assert store.retention.sweep_finished(at(100), 2, discard) == ["t0", "t1"]
-    assert store.retention.sweep_finished(at(100), 2, discard) == ["t2", "t3"]
-    assert store.retention.sweep_finished(at(100), 2, discard) == ["t4"]
-    assert discard.batches == [["t0", "t1"], ["t2", "t3"], ["t4"]]
+    assert store.retention.sweep_finished(at(100), 2, discard) == ["t4", "t3"]
+    assert store.retention.sweep_finished(at(100), 2, discard) == ["t2", "t1"]
+    assert store.retention.sweep_finished(at(100), 2, discard) == ["t0"]
+    assert discard.batches == [["t4", "t3"], ["t2", "t1"], ["t0"]]
 
 
 def test_retention_never_takes_waiting_or_processing_tasks(store: AnyStore, paying_key: str) -> None:
