@@ -37,6 +37,19 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "resources": ("runtime", "http", "cli", "worker", "service"),
     "runtime": ("http", "cli"),
     "http": ("cli", "worker", "backends"),
+    # serving runs any ASGI app over HTTP: it knows settings, not what the app does
+    "serving": (
+        "store",
+        "files",
+        "backends",
+        "media",
+        "callbacks",
+        "outbound",
+        "service",
+        "worker",
+        "http",
+        "cli",
+    ),
 }
 
 

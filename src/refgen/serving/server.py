@@ -14,6 +14,11 @@ from refgen.settings import Settings
 
 log = logging.getLogger("refgen.serving")
 
+BACKLOG = 4096
+"""Connections the kernel queues for accepting (capped by ``net.core.somaxconn``). uvicorn's 2,048 is
+less than a flood holds beyond the cap; a full queue drops a fresh client's SYN, which then waits
+a second or more to be sent again, whereas a queued one waits only its turn."""
+
 
 def connection_limits(settings: Settings, *, max_connections: int | None = None) -> ConnectionLimits:
     return ConnectionLimits(
@@ -36,6 +41,7 @@ def build_server(
         http=guarded_protocol(ConnectionGuard(limits)),
         ws="none",  # the API has no WebSocket routes; an upgrade request gets a plain HTTP answer
         timeout_keep_alive=settings.keep_alive_timeout,
+        backlog=BACKLOG,
     )
     return uvicorn.Server(config)
 
