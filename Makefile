@@ -40,6 +40,7 @@ typecheck: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/compositor.py
+	$(BIN)/python bench/connections.py
 	$(BIN)/python bench/cutout.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/speech.py

@@ -66,6 +66,19 @@ class Settings(BaseSettings):
         7, ge=0, description="Days a finished task, its files and callbacks are kept; 0 keeps them forever."
     )
     default_concurrency: int = Field(5, ge=1, description="Concurrency of new keys.")
+    max_connections: int = Field(
+        4096, ge=1, description="Open HTTP connections at most (lowered to fit the open-files limit)."
+    )
+    keep_alive_timeout: int = Field(5, ge=1, description="Seconds an idle keep-alive connection stays open.")
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a connection has to send a whole request head."
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, description="Seconds a request body may take, plus one per body_min_rate bytes received."
+    )
+    body_min_rate: float = Field(
+        500.0, gt=0, description="Bytes per second that extend the body timeout by one second."
+    )
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to fetch all image URLs of one request.")
 
     @field_validator("allow_networks", mode="before")

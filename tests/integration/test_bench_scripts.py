@@ -37,6 +37,13 @@ def test_compositor_benchmark_prints_its_figures() -> None:
         assert kind in out and out.count("(target <= 1.5)") >= 4, out
 
 
+def test_connections_benchmark_prints_latencies_with_and_without_a_flood() -> None:
+    out = _run("bench/connections.py", "--connections", "300", "--seconds", "2", "--scenarios", "capped")
+    assert "open files limit 1024 (hard 1024); at most 768 HTTP connections" in out, out
+    for line in ("no flood", "300 held", "ratio held/no flood p50", "after the flood"):
+        assert line in out, out
+
+
 def test_cutout_benchmark_scores_both_methods() -> None:
     pytest.importorskip("skimage", reason="the cut-out benchmark uses scikit-image's sample photos")
     out = _run("bench/cutout.py", "--limit", "3")

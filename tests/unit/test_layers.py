@@ -48,6 +48,19 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "cli",
     ),
     "http": ("cli", "worker", "backends"),
+    # serving runs any ASGI app over HTTP: it knows settings, not what the app does
+    "serving": (
+        "store",
+        "files",
+        "backends",
+        "media",
+        "callbacks",
+        "outbound",
+        "service",
+        "worker",
+        "http",
+        "cli",
+    ),
 }
 
 

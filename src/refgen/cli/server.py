@@ -82,11 +82,10 @@ def _data_dir_option(f: Any) -> Any:
 @_data_dir_option
 def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | None) -> None:
     """Run the API server with generation workers (embedded: SQLite and files in the data folder)."""
-    import uvicorn
-
     from refgen.http.app import create_app
     from refgen.keys import create_key
     from refgen.runtime import build_runtime
+    from refgen.serving.server import run_server
 
     _configure_logging()
     settings = _settings(host=host, port=port, workers=0 if no_worker else workers, data_dir=data_dir)
@@ -111,7 +110,7 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
         f"data in {settings.data_dir.resolve()}",
         err=True,
     )
-    uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="info")
+    run_server(create_app(settings, runtime=runtime), settings)
 
 
 @click.command()
