@@ -4,9 +4,9 @@ reference), for thumbnails: at most :data:`COVER_SIDE` px on its longer side.
 It opens with the same signed link as the file itself: the console turns
 ``/files/<key>?expires=…&signature=…`` into ``/covers/<key>?expires=…&signature=…``, so a cover is
 exactly as private and lasts exactly as long as the link to its file. The small copy is made once, on
-the first request, and stored beside the file (``<key>.small.jpg``: removed with the task's other files). Only files this server serves have such
-links; a store that hands out its own presigned links (S3) is not covered, and the console then shows
-the full cover.
+the first request, and stored beside the file (``<key>.small.jpg``: removed with the task's other
+files). Only files this server serves have such links; a store that hands out its own presigned links
+(S3) is not covered, and the console then shows the full cover.
 """
 
 from __future__ import annotations
