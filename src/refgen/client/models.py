@@ -149,6 +149,14 @@ class TaskItem(APIModel):
     progress: int | None = None
     """0–100; refgen sends it, the original API may not."""
     created_at: datetime | None = None
+    # refgen's additions: the rest of the options asked for, enough to repeat the task
+    movement_amplitude: str = ""
+    bgm: bool = False
+    off_peak: bool = False
+    watermark: bool = False
+    style: str = ""
+    audio: bool = False
+    is_rec: bool = False
 
     @property
     def done(self) -> bool:

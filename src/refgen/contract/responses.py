@@ -236,6 +236,14 @@ class TaskListItem(BaseModel):
     seed: int
     progress: int = Field(ge=0, le=100, description="0–100 (refgen; as in Get Generation).")
     created_at: str = Field(description="RFC 3339, UTC, fractional seconds, `Z`.")
+    # the rest of the options asked for (refgen's addition: enough to repeat the task)
+    movement_amplitude: str = Field(description='Videos: the effective value; "" for images.')
+    bgm: bool
+    off_peak: bool
+    watermark: bool
+    style: str
+    audio: bool
+    is_rec: bool
 
 
 class TaskList(BaseModel):
@@ -282,6 +290,13 @@ def task_list_item(task: Task, links: Links) -> TaskListItem:
         seed=spec.seed,
         progress=task.progress,
         created_at=rfc3339(task.created_at),
+        movement_amplitude=spec.movement_amplitude or "",
+        bgm=spec.bgm,
+        off_peak=spec.off_peak,
+        watermark=spec.watermark,
+        style=spec.style,
+        audio=spec.audio,
+        is_rec=spec.is_rec,
     )
 
 

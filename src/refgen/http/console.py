@@ -18,7 +18,9 @@ from fastapi.staticfiles import StaticFiles
 from refgen.console import STATIC_DIR, VENDOR_DIR
 from refgen.contract.catalogue import DEFAULT_WM_POSITION, PAYLOAD_MAX, SEED_MAX, WM_POSITIONS
 from refgen.http.bodies import MAX_BODY_BYTES
+from refgen.http.covers import router as covers_router
 from refgen.media.images import MAX_ASPECT, MAX_DATA_URL_BYTES, MAX_IMAGE_BYTES, MAX_PIXELS, MIN_SIDE
+from refgen.runtime import Runtime
 
 ASSETS_PATH = "/console/assets"
 VENDOR_PATH = "/console/vendor"
@@ -33,8 +35,13 @@ CONSOLE_CSP = (
 router = APIRouter(include_in_schema=False)
 
 
-def console_limits() -> dict[str, Any]:
-    """What the console checks in the browser before it sends anything (the server's own numbers)."""
+def console_limits(runtime: Runtime | None = None) -> dict[str, Any]:
+    """What the console checks in the browser before it sends anything (the server's own numbers),
+    and which backend serves each model here (``backends``: kind → model → backend name), so that it
+    can say where a model is the compositor rather than a neural model."""
+    backends: dict[str, dict[str, str]] = {}
+    for (kind, model), route in (runtime.routes if runtime else {}).items():
+        backends.setdefault(kind.value, {})[model] = route.backend
     return {
         "images": {
             "formats": ["png", "jpeg", "webp"],
@@ -49,6 +56,7 @@ def console_limits() -> dict[str, Any]:
         "payload_max": PAYLOAD_MAX,
         "wm_positions": list(WM_POSITIONS),
         "default_wm_position": DEFAULT_WM_POSITION,
+        "backends": backends,
     }
 
 
@@ -62,8 +70,9 @@ async def console_page() -> FileResponse:
 
 
 @router.get("/console/limits.json")
-async def limits() -> dict[str, Any]:
-    return console_limits()
+async def limits(request: Request) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    return console_limits(runtime if isinstance(runtime, Runtime) else None)
 
 
 @router.get("/docs")
@@ -85,5 +94,6 @@ def install_console(app: FastAPI) -> None:
     """Serve the console at ``/``, its files under ``/console``, and offline docs at ``/docs``.
     Build the app with ``docs_url=None, redoc_url=None`` so FastAPI's CDN-backed pages are not added."""
     app.include_router(router)
+    app.include_router(covers_router)
     app.mount(ASSETS_PATH, StaticFiles(directory=STATIC_DIR), name="console-assets")
     app.mount(VENDOR_PATH, StaticFiles(directory=VENDOR_DIR), name="console-vendor")

@@ -36,6 +36,13 @@ ITEM_FIELDS = {
     "seed",
     "progress",
     "created_at",
+    "movement_amplitude",
+    "bgm",
+    "off_peak",
+    "watermark",
+    "style",
+    "audio",
+    "is_rec",
 }
 
 

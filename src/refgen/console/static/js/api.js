@@ -56,6 +56,7 @@ export function createApi(getKey) {
     limits: () => call("GET", "console/limits.json"),
     listTasks: (size = 50) => call("GET", `ent/v2/tasks?pager.pagesz=${size}`),
     create: (kind, body) => call("POST", `ent/v2/${kind}`, body),
+    credits: () => call("GET", "ent/v2/credits"),
     cancel: (id) => call("POST", `ent/v2/tasks/${encodeURIComponent(id)}/cancel`, {}),
   };
 }

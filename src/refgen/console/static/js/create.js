@@ -22,6 +22,7 @@ import {
   summary,
 } from "./catalogue.js";
 import { byId, errorBox, fill, h, svg } from "./dom.js";
+import { forgetDraft, loadDraft, saveDraft } from "./drafts.js";
 import { checkPicture, formatBytes } from "./images.js";
 
 const KIND_LABEL = {
@@ -35,6 +36,22 @@ const FRAME_LABELS = { [IMAGE_TO_VIDEO]: ["First frame"], [START_END]: ["Start",
 const STYLE_LABEL = { general: "General", anime: "Anime" };
 const AMPLITUDE_LABEL = { auto: "Auto", small: "Small", medium: "Medium", large: "Large" };
 const WM_LABEL = { 1: "Top left", 2: "Top right", 3: "Bottom right", 4: "Bottom left" };
+/** What the prompt box suggests for each kind (only videos talk about the camera). */
+const PLACEHOLDER = {
+  [VIDEO]: "What happens: who does what, where, and how the camera moves",
+  [TEXT_TO_VIDEO]: "What happens: the scene, who does what, and how the camera moves",
+  [IMAGE_TO_VIDEO]: "How the picture comes to life: what moves, and how the camera moves (optional)",
+  [START_END]: "How the start frame turns into the end frame (optional)",
+  [IMAGE]: "The picture to make: who, where, the light and the style",
+};
+/** The settings a draft keeps, and "reuse these settings" restores (the pictures are not kept). */
+const SETTINGS = [
+  "prompt", "duration", "resolution", "aspectRatio", "amplitude", "bgm", "audio", "style", "isRec",
+  "useSubjects", "offPeak", "watermark", "wmPosition", "seed", "callbackUrl", "payload", "metaData",
+];
+const BACKEND_NOTE = {
+  compositor: "served here by the compositor: it cuts out, lays out and animates your pictures with a seeded camera; it is not a neural model.",
+};
 
 let nextId = 1;
 
@@ -43,7 +60,7 @@ let nextId = 1;
  *          onCreated: (task: any) => void, onUnauthorized: () => void}} deps
  */
 export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized }) {
-  const state = {
+  const freshState = () => ({
     kind: VIDEO,
     model: /** @type {string | null} */ (null),
     pictures: /** @type {Array<any>} */ ([]),
@@ -66,8 +83,15 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     payload: "",
     metaData: "",
     submitting: false,
-  };
+  });
+  const state = freshState();
   let dragIndex = -1;
+  /** This key's draft slot in local storage (null while signed out). */
+  let slot = /** @type {string | null} */ (null);
+  /** The key's credits left (null: not known yet). */
+  let balance = /** @type {number | null} */ (null);
+  /** True right after a task was created: the next change to the form clears the "created" note. */
+  let justCreated = false;
 
   const els = {
     kinds: byId("kind-switch"),
@@ -87,6 +111,8 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     blockers: byId("blockers"),
     outcome: byId("create-outcome"),
     form: byId("create-form"),
+    hints: byId("subject-hints"),
+    balance: byId("balance"),
   };
   els.imagesField = /** @type {HTMLElement} */ (els.dropzone.closest('[data-control="images"]'));
 
@@ -101,6 +127,11 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
 
   function setModel(model) {
     state.model = model;
+    resetOptions();
+    render();
+  }
+
+  function resetOptions() {
     const e = entry();
     state.duration = defaultDuration(e, state.kind);
     state.resolution = durationOption(e, state.duration).default_resolution;
@@ -109,7 +140,6 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     state.audio = e.audio.available && e.audio.default && e.speaks;
     state.style = e.styles[0] ?? "";
     state.isRec = false;
-    render();
   }
 
   function setDuration(duration) {
@@ -208,6 +238,10 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     const out = [];
     const n = state.pictures.length;
     if (!e.served) out.push({ reason: "ModelUnavailable", message: `model ${state.model} is not served by this deployment` });
+    const cost = currentPrice().credits;
+    if (balance !== null && cost > balance) {
+      out.push({ reason: "CreditInsufficient", message: `this task costs ${plural(cost, "credit")}; this key has ${balance} left` });
+    }
     if (state.useSubjects) out.push(...subjectBlockers(e));
     else if (n === 0 && e.images.min > 0) {
       out.push(
@@ -328,6 +362,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     render();
     try {
       const created = await api.create(state.kind, body());
+      justCreated = true;
       const agrees = created.credits === expected;
       fill(
         els.outcome,
@@ -349,6 +384,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     } finally {
       state.submitting = false;
       render();
+      justCreated = false;
     }
   }
 
@@ -366,12 +402,15 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
 
   function render() {
     const focused = focusKey();
+    touched();
     normalize();
     const e = entry();
     for (const tab of els.kinds.querySelectorAll("[data-kind]")) {
       const on = /** @type {HTMLElement} */ (tab).dataset.kind === state.kind;
       tab.setAttribute("aria-selected", String(on));
+      tab.setAttribute("tabindex", on ? "0" : "-1"); // one tab stop; arrows move between tabs
       tab.classList.toggle("active", on);
+      if (on) els.form.setAttribute("aria-labelledby", tab.id);
     }
     renderModels();
     renderPictures(e);
@@ -380,6 +419,42 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     renderAdvanced();
     renderSummary();
     restoreFocus(focused);
+    persist();
+  }
+
+  /** The form changed: a "Task created" note is about the previous task, so it goes. */
+  function touched() {
+    if (justCreated || state.submitting) return;
+    if (els.outcome.querySelector(".created-note")) fill(els.outcome);
+  }
+
+  function persist() {
+    if (!slot) return;
+    const draft = { kind: state.kind, model: state.model };
+    for (const name of SETTINGS) draft[name] = state[name];
+    saveDraft(slot, draft);
+  }
+
+  /** Take over saved or reused settings: the kind and model first (when this catalogue has them),
+   * then each option the model allows; anything else keeps the model's default. */
+  function applySettings(settings) {
+    const kind = KINDS.includes(settings.kind) ? settings.kind : state.kind;
+    state.kind = kind;
+    const model = catalogue[kind]?.[settings.model]?.served ? settings.model : defaultModel(catalogue, kind);
+    state.model = model;
+    resetOptions();
+    const e = entry();
+    for (const name of SETTINGS) {
+      if (settings[name] === undefined || settings[name] === null) continue;
+      const value = settings[name];
+      if (name === "duration" && !(String(value) in e.durations)) continue;
+      if (name === "resolution" && !durationOption(e, state.duration).resolutions.includes(value)) continue;
+      if (name === "aspectRatio" && !e.aspect_ratios.includes(value)) continue;
+      if (name === "style" && !e.styles.includes(value)) continue;
+      if (name === "amplitude" && !e.movement_amplitudes.includes(value)) continue;
+      state[name] = typeof state[name] === "string" ? String(value) : value;
+    }
+    render();
   }
 
   /** What has the keyboard focus in the form, by control name (and value, for a choice), so that a
@@ -416,11 +491,25 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
               disabled: !m.served,
               onchange: () => setModel(name),
             }),
-            h("span", { class: "chip-body" }, h("span", { class: "chip-title" }, name), h("span", { class: "chip-sub" }, m.served ? summary(m, state.kind) : "not served here")),
+            h(
+              "span",
+              { class: "chip-body" },
+              h("span", { class: "chip-title" }, name),
+              h("span", { class: "chip-sub" }, m.served ? summary(m, state.kind) : "not served here"),
+              backendOf(name) === "compositor" ? h("span", { class: "chip-sub backend" }, "compositor") : null,
+            ),
           ),
         ),
       ),
+      BACKEND_NOTE[backendOf(state.model)]
+        ? h("p", { class: "hint backend-note", data: { backend: backendOf(state.model) } }, `${state.model} is ${BACKEND_NOTE[backendOf(state.model)]}`)
+        : null,
     );
+  }
+
+  /** The backend this deployment serves a model of the current kind with ("" when not served). */
+  function backendOf(model) {
+    return limits.backends?.[state.kind]?.[model] ?? "";
   }
 
   function renderPictures(e) {
@@ -493,6 +582,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
               onclick: (ev) => ev.stopPropagation(),
               oninput: (ev) => {
                 picture.subject = ev.target.value;
+                renderPrompt(entry());
                 renderSummary();
               },
             }),
@@ -513,11 +603,39 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
   }
 
   function renderPrompt(e) {
+    els.prompt.placeholder = state.useSubjects ? "Name each subject as @id: @1 walks a dog past @2" : PLACEHOLDER[state.kind];
+    renderSubjectHints();
     const length = [...state.prompt].length;
     const max = promptMax(e);
     els.promptCount.textContent = `${length} / ${max}`;
     els.promptCount.classList.toggle("over", length > max);
     if (els.prompt.value !== state.prompt) els.prompt.value = state.prompt;
+  }
+
+  /** In subjects mode, one button per subject id that puts `@id` into the prompt at the cursor. */
+  function renderSubjectHints() {
+    const ids = state.useSubjects ? subjectGroups().map((g) => g.id).filter((id) => id && !/[\s@]/.test(id)) : [];
+    els.hints.hidden = ids.length === 0;
+    fill(
+      els.hints,
+      ids.length ? h("span", { class: "muted" }, "Name a subject: ") : null,
+      ids.map((id) =>
+        h("button", { type: "button", class: "chip-btn", "aria-label": `Insert @${id} into the prompt`, onclick: () => insertMention(id) }, `@${id}`),
+      ),
+      ids.length && !ids.some((id) => state.prompt.includes(`@${id}`)) ? h("span", { class: "hint" }, " (no subject is named yet)") : null,
+    );
+  }
+
+  function insertMention(id) {
+    const input = els.prompt;
+    const start = input.selectionStart ?? input.value.length;
+    const end = input.selectionEnd ?? start;
+    const before = input.value.slice(0, start);
+    const text = `${before && !/\s$/.test(before) ? " " : ""}@${id} `;
+    input.setRangeText(text, start, end, "end");
+    state.prompt = input.value;
+    input.focus();
+    render();
   }
 
   function chips(name, label, options, selected, onPick, note) {
@@ -715,7 +833,9 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
             autocomplete: "off",
             oninput: (ev) => {
               state[key] = ev.target.value;
+              touched();
               renderSummary();
+              persist();
             },
           }),
         );
@@ -727,6 +847,10 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
         text("meta_data", "Meta data", { multiline: true, placeholder: "any text, stored with the task" }, "metaData"),
       );
     }
+    for (const [name, key] of [["seed", "seed"], ["callback_url", "callbackUrl"], ["payload", "payload"], ["meta_data", "metaData"]]) {
+      const input = /** @type {HTMLInputElement} */ (els.advanced.querySelector(`[name="${name}"]`));
+      if (input.value !== state[key]) input.value = state[key];
+    }
     const meta = els.advanced.querySelector('[data-control="meta_data"]');
     if (meta) /** @type {HTMLElement} */ (meta).hidden = !makesVideo(state.kind);
   }
@@ -737,6 +861,7 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     els.price.dataset.credits = String(credits);
     fill(els.priceDetail, `credit${credits === 1 ? "" : "s"}`, detail ? h("small", null, detail) : null);
     const problems = blockers();
+    fill(els.balance, balance === null ? "" : balance >= UNLIMITED ? "Balance: no credit limit" : `Balance: ${plural(balance, "credit")}`);
     els.submit.disabled = state.submitting || problems.length > 0;
     els.submit.textContent = state.submitting ? "Submitting…" : makesVideo(state.kind) ? "Generate video" : "Generate image";
     fill(
@@ -754,6 +879,17 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
     tab?.addEventListener("click", () => setKind(kind));
     if (tab) tab.textContent = KIND_LABEL[kind];
   }
+  // the ARIA tabs pattern: arrows, Home and End move to a tab and select it
+  els.kinds.addEventListener("keydown", (ev) => {
+    const moves = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, Home: -Infinity, End: Infinity };
+    if (!(ev.key in moves)) return;
+    ev.preventDefault();
+    const at = KINDS.indexOf(state.kind);
+    const step = moves[ev.key];
+    const next = step === -Infinity ? 0 : step === Infinity ? KINDS.length - 1 : (at + step + KINDS.length) % KINDS.length;
+    setKind(KINDS[next]);
+    /** @type {HTMLElement | null} */ (els.kinds.querySelector(`[data-kind="${KINDS[next]}"]`))?.focus();
+  });
   els.fileInput.addEventListener("change", () => {
     addFiles([...(els.fileInput.files ?? [])]);
     els.fileInput.value = "";
@@ -783,8 +919,10 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
   });
   els.prompt.addEventListener("input", () => {
     state.prompt = els.prompt.value;
+    touched();
     renderPrompt(entry());
     renderSummary();
+    persist();
   });
   els.prompt.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) submit();
@@ -795,6 +933,42 @@ export function createPanel({ api, catalogue, limits, onCreated, onUnauthorized 
   });
 
   setKind(VIDEO);
+
+  return {
+    /** A key signed in: its draft, if it has one, fills the form. */
+    signedIn(draftSlot) {
+      slot = draftSlot;
+      const draft = loadDraft(draftSlot);
+      if (draft) applySettings(draft);
+    },
+    /** The key signed out: its draft is deleted and the form is emptied for whoever comes next. */
+    signedOut() {
+      if (slot) forgetDraft(slot);
+      slot = null;
+      balance = null;
+      for (const p of state.pictures) URL.revokeObjectURL(p.url);
+      if (state.wmPicture) URL.revokeObjectURL(state.wmPicture.url);
+      Object.assign(state, freshState());
+      fill(els.outcome);
+      setKind(VIDEO);
+    },
+    /** Fill the form with a listed task's settings ("reuse these settings"). */
+    reuse(settings) {
+      applySettings(settings);
+      els.prompt.focus();
+    },
+    /** The key's credits left, from GET /ent/v2/credits. */
+    setBalance(credits) {
+      balance = credits;
+      renderSummary();
+    },
+  };
+}
+
+const UNLIMITED = 2147483647;
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function isHttpUrl(value) {

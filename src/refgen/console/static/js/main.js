@@ -4,6 +4,7 @@
 import { ApiError, createApi } from "./api.js";
 import { createPanel } from "./create.js";
 import { byId, errorBox, fill } from "./dom.js";
+import { draftSlot } from "./drafts.js";
 import { forgetKey, maskKey, saveKey, savedKey } from "./session.js";
 import { taskPanel } from "./tasks.js";
 
@@ -18,7 +19,7 @@ const tasksLink = byId("tasks-link");
 const bootProblem = byId("boot-problem");
 
 let tasks = null;
-let panelReady = false;
+let panel = null;
 
 async function boot() {
   let catalogue;
@@ -31,15 +32,22 @@ async function boot() {
     bootProblem.hidden = false;
     return;
   }
-  tasks = taskPanel({ api, onUnauthorized: () => signOut("Your key was refused; sign in again.") });
+  tasks = taskPanel({
+    api,
+    onUnauthorized: () => signOut("Your key was refused; sign in again."),
+    onReuse: (settings) => panel?.reuse(settings),
+    onChange: () => refreshBalance(),
+    backendOf: (task) => limits.backends?.[task.type]?.[task.model] ?? "",
+  });
   const startPanel = () => {
-    if (panelReady) return;
-    panelReady = true;
-    createPanel({
+    panel ??= createPanel({
       api,
       catalogue,
       limits,
-      onCreated: () => tasks.created(),
+      onCreated: (created) => {
+        tasks.created(created);
+        refreshBalance();
+      },
       onUnauthorized: () => signOut("Your key was refused; sign in again."),
     });
   };
@@ -57,6 +65,8 @@ async function boot() {
       input.value = "";
       fill(byId("signin-problem"));
       showWorkspace(startPanel);
+      // the keyboard focus goes to the first control of the workspace, not back to <body>
+      /** @type {HTMLElement | null} */ (document.querySelector('#kind-switch [aria-selected="true"]'))?.focus();
     } catch (error) {
       key = null;
       if (!(error instanceof ApiError)) throw error;
@@ -70,8 +80,23 @@ async function boot() {
   else showSignin();
 }
 
+/** The key's credits left, shown beside the price; a task it cannot afford is explained before sending. */
+async function refreshBalance() {
+  const asked = key;
+  try {
+    const credits = await api.credits();
+    const left = credits.remains?.[0]?.credit_remain;
+    if (key === asked && typeof left === "number") panel?.setBalance(left);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    // the balance is a help, not a requirement: the server still refuses what the key cannot pay
+  }
+}
+
 function showWorkspace(startPanel) {
   startPanel();
+  panel?.signedIn(draftSlot(key ?? ""));
+  refreshBalance();
   signin.hidden = true;
   workspace.hidden = false;
   keyBadge.textContent = `key ${maskKey(key ?? "")}`;
@@ -95,6 +120,7 @@ function signOut(message) {
   key = null;
   forgetKey();
   tasks?.stop();
+  panel?.signedOut();
   showSignin(message);
 }
 

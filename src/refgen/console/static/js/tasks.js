@@ -5,11 +5,13 @@
 import { ApiError } from "./api.js";
 import { IMAGE } from "./catalogue.js";
 import { byId, errorBox, fill, h } from "./dom.js";
+import { createBody, curlSnippet, portableImages, pythonSnippet, taskSettings } from "./snippets.js";
 
 const FAST_MS = 1000;
 const IDLE_MS = 5000;
 const FINISHED = new Set(["success", "failed"]);
 const STATE_LABEL = { created: "Created", queueing: "Queued", processing: "Processing", success: "Done", failed: "Failed" };
+const AMPLITUDE_LABEL = { auto: "auto", small: "small", medium: "medium", large: "large" };
 const ERR_LABEL = {
   UserCancelled: "Cancelled",
   InternalServiceFailure: "Generation failed",
@@ -17,10 +19,14 @@ const ERR_LABEL = {
 };
 
 /**
- * @param {{api: ReturnType<import("./api.js").createApi>, onUnauthorized: () => void}} deps
+ * @param {{api: ReturnType<import("./api.js").createApi>, onUnauthorized: () => void,
+ *          onReuse: (settings: any) => void, onChange: () => void, backendOf: (task: any) => string}} deps
  */
-export function taskPanel({ api, onUnauthorized }) {
+export function taskPanel({ api, onUnauthorized, onReuse, onChange, backendOf }) {
   const list = byId("task-list");
+  const announcer = byId("announcer");
+  /** A task just created: scrolled into view as soon as its card exists. */
+  let reveal = "";
   const empty = byId("tasks-empty");
   const live = byId("live");
   const problem = byId("tasks-problem");
@@ -42,7 +48,8 @@ export function taskPanel({ api, onUnauthorized }) {
     try {
       const { tasks } = await api.listTasks(50);
       fill(problem);
-      render(tasks);
+      if (stopped) return; // signed out while the list was on its way
+      if (render(tasks)) onChange();
       unfinished = tasks.some((t) => !FINISHED.has(t.state));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
@@ -62,8 +69,10 @@ export function taskPanel({ api, onUnauthorized }) {
     timer = window.setTimeout(refresh, delay);
   }
 
+  /** Show the list; true when a task appeared, went or changed state. */
   function render(tasks) {
     const seen = new Set();
+    let changed = tasks.length !== cards.size;
     tasks.forEach((task, i) => {
       seen.add(task.id);
       let card = cards.get(task.id);
@@ -71,6 +80,8 @@ export function taskPanel({ api, onUnauthorized }) {
         card = build(task);
         cards.set(task.id, card);
       }
+      if (card.task?.state !== task.state) changed = true;
+      if (card.task && !FINISHED.has(card.task.state) && FINISHED.has(task.state)) announce(task);
       update(card, task);
       if (list.children[i] !== card.el) list.insertBefore(card.el, list.children[i] ?? null);
     });
@@ -81,6 +92,19 @@ export function taskPanel({ api, onUnauthorized }) {
       }
     }
     empty.hidden = tasks.length > 0;
+    const fresh = reveal && cards.get(reveal);
+    if (fresh) {
+      reveal = "";
+      // side by side (desktop), the list scrolls to the new card; stacked (phone), the form stays
+      if (window.matchMedia("(min-width: 1021px)").matches) fresh.el.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
+    return changed;
+  }
+
+  function announce(task) {
+    const what = isVideo(task) ? "Video" : "Image";
+    const outcome = task.state === "success" ? "is ready" : `failed (${ERR_LABEL[task.err_code] ?? task.err_code})`;
+    announcer.textContent = `${what} task ${task.id.slice(0, 8)} ${outcome}: ${task.prompt.slice(0, 80)}`;
   }
 
   function build(task) {
@@ -93,10 +117,12 @@ export function taskPanel({ api, onUnauthorized }) {
       credits: h("span", { class: "task-credits" }),
       actions: h("div", { class: "task-actions" }),
       note: h("div", { class: "task-note" }),
+      specs: h("span", { class: "task-kind muted" }),
+      copied: h("span", { class: "copied", role: "status" }),
+      snippet: h("div", { class: "snippet" }),
     };
     parts.bar = h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-label": "progress" }, parts.fill);
-    const kind = isVideo(task) ? "Video" : "Image";
-    const specs = [isVideo(task) && task.duration ? `${task.duration} s` : null, task.resolution, task.aspect_ratio].filter(Boolean).join(" · ");
+    const backend = backendOf(task);
     const el = h(
       "li",
       { class: "task", id: `task-${task.id}`, data: { taskId: task.id } },
@@ -109,13 +135,20 @@ export function taskPanel({ api, onUnauthorized }) {
           { class: "task-head" },
           parts.badge,
           h("span", { class: "task-model" }, task.model),
-          h("span", { class: "task-kind muted" }, `${kind} · ${specs}`),
+          parts.specs,
         ),
         h("p", { class: "task-prompt", title: task.prompt }, task.prompt),
+        h("p", { class: "task-options muted" }, options(task)),
+        references(task),
+        backend === "compositor"
+          ? h("p", { class: "hint backend-note" }, "Made by the compositor (pictures laid out and animated), not by a neural model.")
+          : null,
         h("div", { class: "progress-row" }, parts.bar, parts.percent),
         h("div", { class: "task-meta" }, parts.time, h("span", { class: "dot" }, "·"), parts.credits, h("span", { class: "dot" }, "·"), h("code", { class: "task-id", title: "task id" }, task.id)),
         parts.note,
         parts.actions,
+        parts.copied,
+        parts.snippet,
       ),
     );
     return { el, parts, task: null, mediaShown: false, cancelling: false };
@@ -126,6 +159,9 @@ export function taskPanel({ api, onUnauthorized }) {
     const previous = card.task;
     card.task = task;
     card.el.dataset.state = task.state;
+    const ratio = realRatio(task);
+    parts.specs.textContent = [isVideo(task) ? "Video" : "Image", isVideo(task) && task.duration ? `${task.duration} s` : null, task.resolution, ratio].filter(Boolean).join(" · ");
+    if (ratio) card.el.dataset.ratio = ratio;
     parts.badge.className = `badge state-${task.state}`;
     parts.badge.textContent = task.state === "failed" && task.err_code === "UserCancelled" ? "Cancelled" : STATE_LABEL[task.state] ?? task.state;
     const progress = task.state === "success" ? 100 : Math.max(0, Math.min(100, Number(task.progress) || 0));
@@ -171,7 +207,67 @@ export function taskPanel({ api, onUnauthorized }) {
         );
       }
     }
+    buttons.push(
+      h("button", { type: "button", class: "btn small", data: { action: "reuse" }, onclick: () => onReuse(taskSettings(task)) }, "Reuse these settings"),
+      h("button", { type: "button", class: "btn small ghost", data: { action: "curl" }, onclick: () => copy(card, "curl") }, "Copy as curl"),
+      h("button", { type: "button", class: "btn small ghost", data: { action: "python" }, onclick: () => copy(card, "python") }, "Copy as Python"),
+    );
     fill(parts.actions, buttons);
+  }
+
+  async function copy(card, language) {
+    const { task, parts } = card;
+    const body = createBody(task, await portableImages(task));
+    const text = language === "curl" ? curlSnippet(task.type, body) : pythonSnippet(task.type, body);
+    const label = language === "curl" ? "curl command" : "Python script";
+    try {
+      await navigator.clipboard.writeText(text);
+      fill(parts.snippet);
+      parts.copied.textContent = `Copied the ${label} (it reads the key from REFGEN_API_KEY).`;
+    } catch {
+      // no clipboard (a page not on https or localhost): show the text to copy by hand
+      parts.copied.textContent = `The ${label}, to copy (it reads the key from REFGEN_API_KEY):`;
+      const area = h("textarea", { class: "snippet-text", readonly: true, rows: 8, "aria-label": `${label} for task ${task.id}` });
+      /** @type {HTMLTextAreaElement} */ (area).value = text;
+      fill(parts.snippet, area);
+      /** @type {HTMLTextAreaElement} */ (area).select();
+    }
+  }
+
+  /** The options a card shows beside the specs: movement, music, seed and the rest that was asked. */
+  function options(task) {
+    const out = [];
+    if (isVideo(task)) {
+      out.push(`movement ${AMPLITUDE_LABEL[task.movement_amplitude] ?? task.movement_amplitude}`);
+      out.push(task.bgm ? "music on" : "no music");
+    }
+    if (task.type === "text2video" && task.style) out.push(`style ${task.style}`);
+    if (task.audio) out.push("speech");
+    if (task.is_rec) out.push("prompt from the pictures");
+    if (task.off_peak) out.push("off-peak");
+    if (task.watermark) out.push("watermark");
+    out.push(`seed ${task.seed}`);
+    return out.join(" · ");
+  }
+
+  /** The reference pictures, small (a link to each one as stored). */
+  function references(task) {
+    const images = task.images ?? [];
+    if (!images.length) return null;
+    return h(
+      "ul",
+      { class: "task-refs", "aria-label": `${images.length} reference picture${images.length === 1 ? "" : "s"}` },
+      images.map((url, i) =>
+        h("li", null, h("a", { href: url, target: "_blank", rel: "noopener" }, h("img", { src: smallCover(url), alt: `Reference ${i + 1}`, loading: "lazy", width: 40, height: 40 }))),
+      ),
+    );
+  }
+
+  /** The ratio made: the task's own, or (for `auto`) the one of the file it produced. */
+  function realRatio(task) {
+    if (task.aspect_ratio !== "auto") return task.aspect_ratio;
+    const size = task.creations?.[0]?.video?.resolution;
+    return size?.width ? reduced(size.width, size.height) : "";
   }
 
   function showMedia(card) {
@@ -180,11 +276,18 @@ export function taskPanel({ api, onUnauthorized }) {
     if (!creation) return;
     let media;
     if (isVideo(task)) {
-      media = h("video", { controls: true, playsinline: true, preload: "metadata", poster: creation.cover_url, src: creation.url });
+      media = h("video", { controls: true, playsinline: true, preload: "metadata", poster: smallCover(creation.cover_url), src: creation.url, "aria-label": `Video: ${task.prompt.slice(0, 80)}` });
       const size = creation.video?.resolution;
       if (size?.width && size?.height) media.style.aspectRatio = `${size.width} / ${size.height}`;
     } else {
-      media = h("a", { href: creation.url, target: "_blank", rel: "noopener", class: "image-link" }, h("img", { src: creation.url, alt: task.prompt, loading: "lazy" }));
+      const img = h("img", { src: smallCover(creation.cover_url || creation.url), alt: task.prompt, loading: "lazy" });
+      img.addEventListener("load", () => {
+        // an `auto` image takes its ratio from the pictures: say which one it got
+        if (task.aspect_ratio !== "auto" || !img.naturalWidth) return;
+        card.el.dataset.ratio = reduced(img.naturalWidth, img.naturalHeight);
+        parts.specs.textContent = ["Image", task.resolution, card.el.dataset.ratio].join(" · ");
+      });
+      media = h("a", { href: creation.url, target: "_blank", rel: "noopener", class: "image-link" }, img);
     }
     fill(parts.media, media);
   }
@@ -204,6 +307,26 @@ export function taskPanel({ api, onUnauthorized }) {
     }
     await refresh();
     renderActions(card);
+  }
+
+  /** A small JPEG of a picture this server serves (`/covers/…`, same signature as `/files/…`);
+   * links of another store (S3) are used as they are. */
+  function smallCover(url) {
+    try {
+      const link = new URL(url, location.href);
+      const at = link.pathname.indexOf("/files/");
+      if (link.origin !== location.origin || at < 0) return url;
+      link.pathname = `${link.pathname.slice(0, at)}/covers/${link.pathname.slice(at + "/files/".length)}`;
+      return link.href;
+    } catch {
+      return url;
+    }
+  }
+
+  function reduced(width, height) {
+    const gcd = (a, b) => (b ? gcd(b, a % b) : a);
+    const d = gcd(width, height) || 1;
+    return `${width / d}:${height / d}`;
   }
 
   /** Every task type but reference2image makes a video (text2video, img2video, ...). */
@@ -231,8 +354,9 @@ export function taskPanel({ api, onUnauthorized }) {
       for (const card of cards.values()) card.el.remove();
       cards.clear();
     },
-    /** A task was just created: show it at once and poll fast. */
-    created() {
+    /** A task was just created: show it at once (scrolled into view) and poll fast. */
+    created(task) {
+      reveal = task?.task_id ?? "";
       refresh();
     },
   };
