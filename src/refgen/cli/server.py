@@ -111,7 +111,10 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
         f"data in {settings.data_dir.resolve()}",
         err=True,
     )
-    uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="info")
+    # refgen.access writes one line per request, with its trace id, instead of uvicorn's access log
+    uvicorn.run(
+        create_app(settings, runtime=runtime), host=host, port=port, log_level="info", access_log=False
+    )
 
 
 @click.command()
