@@ -1,8 +1,9 @@
-"""API keys of recent reads, kept for a few seconds so that a status poll needs no key lookup.
+"""API keys of recent requests, kept for a few seconds so that a status poll needs no key lookup.
 
-Only reads use it (Get Generation and the task list): creates, cancels and the credits endpoint look
-the key up every time, so a revoked key can create nothing more at once, and balances are always
-current. A key revoked in the database is refused by reads within :data:`KEY_CACHE_SECONDS`.
+Status reads, the task list and creates use it. A create still cannot outlive a revocation: the
+store refuses a revoked key in the insert's own transaction. Cancels and the credits endpoint look
+the key up every time (the balance is always current). A key revoked in the database is refused by
+reads within :data:`KEY_CACHE_SECONDS`.
 """
 
 from __future__ import annotations

@@ -181,18 +181,19 @@ def _token(authorization: str | None) -> str:
 async def api_key(
     keys: AuthenticatorDep, authorization: Annotated[str | None, Security(AUTHORIZATION)]
 ) -> ApiKey:
-    """The caller's key, looked up now (creates, cancels, credits)."""
+    """The caller's key, looked up now (cancels, the balance)."""
     key = await anyio.to_thread.run_sync(keys.key_for, _token(authorization))
     if key is None:
         raise Unauthorized("invalid API key")
     return key
 
 
-async def read_api_key(request: Request) -> ApiKey:
-    """The caller's key for a read, as looked up within the last few seconds (see ``key_cache``).
+async def cached_api_key(request: Request) -> ApiKey:
+    """The caller's key as looked up within the last few seconds (see ``key_cache``), for status
+    reads and creates (a create checks again that the key is not revoked, in its insert).
 
     It reads the header itself rather than through ``Security(AUTHORIZATION)`` (one dependency less
-    to solve on the hottest route); routes that use it declare :data:`READ_SECURITY`."""
+    to solve on the hottest routes); routes that use it declare :data:`CACHED_KEY_SECURITY`."""
     authorization = request.headers.get("authorization")
     key = await key_cache(request).key_for(_token(authorization))
     if key is None:
@@ -201,6 +202,6 @@ async def read_api_key(request: Request) -> ApiKey:
 
 
 KeyDep = Annotated[ApiKey, Depends(api_key)]
-READ_SECURITY: dict[str, Any] = {"security": [{AUTHORIZATION.scheme_name: []}]}
-"""``openapi_extra`` of a route that takes :data:`ReadKeyDep`: the same security as ``KeyDep``'s."""
-ReadKeyDep = Annotated[ApiKey, Depends(read_api_key)]
+CACHED_KEY_SECURITY: dict[str, Any] = {"security": [{AUTHORIZATION.scheme_name: []}]}
+"""``openapi_extra`` of a route that takes :data:`CachedKeyDep`: the same security as ``KeyDep``'s."""
+CachedKeyDep = Annotated[ApiKey, Depends(cached_api_key)]

@@ -17,11 +17,11 @@ from refgen.files.base import valid_key
 from refgen.http.bodies import read_json
 from refgen.http.openapi import create_body, errors, optional_body, task_links
 from refgen.http.parts import (
-    READ_SECURITY,
+    CACHED_KEY_SECURITY,
+    CachedKeyDep,
     CatalogueDep,
     FilesDep,
     KeyDep,
-    ReadKeyDep,
     ServiceDep,
     generation_reads,
 )
@@ -42,9 +42,9 @@ _CREATE_DOC = (
     operation_id="get_generation",
     response_model=Generation,
     responses=errors(401, 404),
-    openapi_extra=READ_SECURITY,
+    openapi_extra=CACHED_KEY_SECURITY,
 )
-async def creations(task_id: str, request: Request, key: ReadKeyDep) -> Response:
+async def creations(task_id: str, request: Request, key: CachedKeyDep) -> Response:
     return Response(await generation_reads(request).body(key, task_id), media_type="application/json")
 
 
@@ -61,7 +61,7 @@ CREATE_ROUTES: dict[TaskKind, str] = {
 
 
 def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> None:
-    async def create(request: Request, service: ServiceDep, key: KeyDep) -> Any:
+    async def create(request: Request, service: ServiceDep, key: CachedKeyDep) -> Any:
         task, parsed = await service.create(key, kind, await read_json(request))
         return created(task, parsed)
 
@@ -74,7 +74,7 @@ def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> 
         operation_id=kind.value,
         response_model=answer,
         responses={200: {"model": answer, "links": task_links()}, **errors(400, 401, 413, 429)},
-        openapi_extra=create_body(kind),
+        openapi_extra={**create_body(kind), **CACHED_KEY_SECURITY},
     )
 
 
