@@ -112,7 +112,8 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
 class Load:
     requests_per_s: float
     requests: int
-    not_ok: int
+    not_ok: int  # answers other than 2xx/3xx, plus socket errors and timeouts
+    detail: str
     latency_p50_ms: float
     latency_p99_ms: float
 
@@ -137,12 +138,21 @@ def wrk(url: str, args: argparse.Namespace, *, headers: dict[str, str], script: 
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     not_ok = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in errors.groups()) if errors else 0)
+    detail = ", ".join(
+        part
+        for part in (
+            f"{bad.group(1)} non-2xx" if bad else "",
+            "socket errors (connect, read, write, timeout) " + ", ".join(errors.groups()) if errors else "",
+        )
+        if part
+    )
     p50 = re.search(r"50%\s+(\S+)", out)
     p99 = re.search(r"99%\s+(\S+)", out)
     return Load(
         requests_per_s=rate,
         requests=total,
         not_ok=not_ok,
+        detail=detail,
         latency_p50_ms=_millis(p50.group(1)) if p50 else float("nan"),
         latency_p99_ms=_millis(p99.group(1)) if p99 else float("nan"),
     )
@@ -159,7 +169,7 @@ def show(name: str, load: Load, baseline: Load | None = None, target: float | No
         line += f"  ratio {ratio:.2f}" + (f" (target ≥ {target})" if target is not None else "")
     elif target is not None:
         line += f"  (target ≥ {target:.0f}/s)"
-    print(line, flush=True)
+    print(line + (f"  [{load.detail}]" if load.detail else ""), flush=True)
 
 
 def main() -> None:
