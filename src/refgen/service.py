@@ -89,10 +89,34 @@ class TaskService:
         sources = [(request.field_of(i), image) for i, image in enumerate(request.images)]
         if request.wm_url is not None:
             sources.append(("wm_url", request.wm_url))
-        references = await self._load_references(sources)
+        blobs = await self._gather(sources)
+        task = await anyio.to_thread.run_sync(self._store_task, key, request, sources, blobs)
+        return task, request
+
+    async def _gather(self, sources: Sequence[tuple[str, str]]) -> dict[str, bytes]:
+        """Each picture's bytes by field: data URLs decoded, URLs fetched (all at once)."""
+        blobs: dict[str, bytes] = {}
+        remote: list[tuple[str, str]] = []
+        for field, source in sources:
+            if source[:5].lower() == "data:":
+                blobs[field] = parse_data_url(source, field)
+            else:
+                remote.append((field, source.strip()))
+        if remote:
+            for (field, _), data in zip(remote, await self._fetcher.fetch(remote), strict=True):
+                blobs[field] = data
+        return blobs
+
+    def _store_task(
+        self, key: ApiKey, request: CreateRequest, sources: Sequence[tuple[str, str]], blobs: dict[str, bytes]
+    ) -> Task:
+        """The blocking half of a create, in one trip to a thread: inspect the pictures, frame the
+        spec, write the files and insert the row."""
+        references = [
+            Reference(field, blobs[field], inspect_image(blobs[field], field)) for field, _ in sources
+        ]
         watermark = references.pop() if request.wm_url is not None else None
         spec = _framed(request, references)
-
         task_id = self._ids()
         task = Task(
             id=task_id,
@@ -105,27 +129,8 @@ class TaskService:
             # as the task list shows each reference: the URL as sent, "" for a data URL (not repeated)
             image_sources=["" if is_data_url(image) else image.strip() for image in request.images],
         )
-        await anyio.to_thread.run_sync(self._persist, task, references, watermark)
-        return task, request
-
-    async def _load_references(self, sources: Sequence[tuple[str, str]]) -> list[Reference]:
-        blobs: dict[str, bytes] = {}
-        remote: list[tuple[str, str]] = []
-        for field, source in sources:
-            if source[:5].lower() == "data:":
-                blobs[field] = parse_data_url(source, field)
-            else:
-                remote.append((field, source.strip()))
-        if remote:
-            for (field, _), data in zip(remote, await self._fetcher.fetch(remote), strict=True):
-                blobs[field] = data
-
-        def inspect_all() -> list[Reference]:
-            return [
-                Reference(field, blobs[field], inspect_image(blobs[field], field)) for field, _ in sources
-            ]
-
-        return await anyio.to_thread.run_sync(inspect_all)
+        self._persist(task, references, watermark)
+        return task
 
     def _persist(self, task: Task, references: list[Reference], watermark: Reference | None) -> None:
         prefix = f"tasks/{task.id}/"

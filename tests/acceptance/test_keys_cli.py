@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,17 @@ def test_first_serve_prints_a_key_once_and_revocation_locks_it_out(tmp_path: Pat
             assert client.get("/ent/v2/tasks/none/creations").json()["reason"] == "TaskNotFound"
         run(env, "keys", "revoke", "default")
         with server.client() as client:
-            response = client.get("/ent/v2/tasks/none/creations")
-        assert response.status_code == 401 and response.json()["reason"] == "Unauthorized"
+            # creates, cancels and the balance look the key up every time: refused at once
+            response = client.get("/ent/v2/credits")
+            assert response.status_code == 401 and response.json()["reason"] == "Unauthorized"
+            assert client.post("/ent/v2/tasks/none/cancel").status_code == 401
+            # reads keep a key for a few seconds (KEY_CACHE_SECONDS), then refuse it too
+            deadline = time.monotonic() + 60
+            while (response := client.get("/ent/v2/tasks/none/creations")).status_code != 401:
+                assert response.json()["reason"] == "TaskNotFound"
+                assert time.monotonic() < deadline, "a revoked key still reads"
+                time.sleep(0.2)
+        assert response.json()["reason"] == "Unauthorized"
     finally:
         server.stop()
     server.start()

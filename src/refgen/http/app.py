@@ -11,6 +11,9 @@ from refgen import __version__
 from refgen.http.account import router as account_router
 from refgen.http.console import install_console
 from refgen.http.errors import install_error_handlers
+from refgen.http.generation_reads import GenerationReads
+from refgen.http.health import router as health_router
+from refgen.http.key_cache import KeyCache
 from refgen.http.openapi import install_openapi
 from refgen.http.routes import router
 from refgen.http.task_list import router as task_list_router
@@ -45,7 +48,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.key_cache = KeyCache(runtime.authenticator.key_for)
+    app.state.generation_reads = GenerationReads(runtime.service.get, runtime.links)
     install_error_handlers(app)
+    app.include_router(health_router)  # first: probes and status reads are matched before the rest
     app.include_router(router)
     app.include_router(task_list_router)
     app.include_router(account_router)

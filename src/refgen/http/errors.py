@@ -1,10 +1,9 @@
-"""Domain errors → HTTP status and the Vidu error body, in one table; trace ids on every response."""
+"""Domain errors → HTTP status and the Vidu error body, in one table, each quoting the trace id."""
 
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,10 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from refgen import errors
 from refgen.contract.responses import error_body
 from refgen.err_codes import ErrCode
+from refgen.http.trace import TRACE_HEADER, TraceMiddleware, new_trace_id
 
 log = logging.getLogger("refgen.http")
 
-TRACE_HEADER = "X-Trace-Id"
 # a create refused because too many tasks wait (429) tells the client to try again this many seconds on
 RETRY_AFTER_SECONDS = 5
 
@@ -43,7 +42,7 @@ def status_for(exc: errors.RefgenError) -> int:
 def trace_id(request: Request) -> str:
     value = getattr(request.state, "trace_id", None)
     if not isinstance(value, str):
-        value = secrets.token_hex(16)
+        value = new_trace_id()
         request.state.trace_id = value
     return value
 
@@ -103,9 +102,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_unexpected)
 
-    @app.middleware("http")
-    async def add_trace_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        tid = trace_id(request)
-        response = await call_next(request)
-        response.headers[TRACE_HEADER] = tid
-        return response
+    app.add_middleware(TraceMiddleware)

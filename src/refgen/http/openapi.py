@@ -16,7 +16,8 @@ from fastapi.openapi.utils import get_openapi
 from refgen.contract.bodies import BODY_MODELS, EXAMPLES
 from refgen.contract.responses import ErrorBody
 from refgen.domain import TaskKind
-from refgen.http.errors import RETRY_AFTER_SECONDS, TRACE_HEADER
+from refgen.http.errors import RETRY_AFTER_SECONDS
+from refgen.http.trace import TRACE_HEADER
 
 ERROR_DESCRIPTIONS = {
     400: "Refused: the body or a parameter is invalid (`reason` and `message` name the field).",

@@ -1,5 +1,8 @@
 """What routes depend on: each part of the server a route touches, as a small FastAPI dependency.
 
+Each dependency is ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool, a
+thread hop per dependency per request for what is only an attribute read.
+
 A route's signature names exactly the parts it uses (the task service, the links, the catalogue,
 the file access…) instead of the whole :class:`~refgen.runtime.Runtime`. Every part is read from the
 runtime ``create_app`` stores on ``app.state``; the store is reached from this module only, through
@@ -24,6 +27,8 @@ from refgen.domain import ApiKey, Task, TaskKind
 from refgen.errors import Unauthorized
 from refgen.files.base import FileStore
 from refgen.files.urls import FileUrlSigner, LinkMaker
+from refgen.http.generation_reads import GenerationReads
+from refgen.http.key_cache import KeyCache
 from refgen.http.page_tokens import PageTokens
 from refgen.runtime import Runtime
 from refgen.service import Authenticator, TaskService
@@ -37,16 +42,30 @@ def _runtime(request: Request) -> Runtime:
     return value
 
 
-def task_service(request: Request) -> TaskService:
+async def task_service(request: Request) -> TaskService:
     return _runtime(request).service
 
 
-def file_links(request: Request) -> LinkMaker:
+async def file_links(request: Request) -> LinkMaker:
     return _runtime(request).links
 
 
-def authenticator(request: Request) -> Authenticator:
+async def authenticator(request: Request) -> Authenticator:
     return _runtime(request).authenticator
+
+
+def key_cache(request: Request) -> KeyCache:
+    value = request.app.state.key_cache
+    assert isinstance(value, KeyCache)
+    return value
+
+
+def generation_reads(request: Request) -> GenerationReads:
+    """Called by the route itself, not as a dependency: each dependency FastAPI solves costs about
+    as much as the whole cached read."""
+    value = request.app.state.generation_reads
+    assert isinstance(value, GenerationReads)
+    return value
 
 
 @dataclass(frozen=True)
@@ -71,7 +90,7 @@ class ServedCatalogue:
         return catalogue
 
 
-def served_catalogue(request: Request) -> ServedCatalogue:
+async def served_catalogue(request: Request) -> ServedCatalogue:
     rt = _runtime(request)
     return ServedCatalogue(rt.catalogue, rt.served_models, rt.speaking_models)
 
@@ -90,7 +109,7 @@ class FileAccess:
         return self.files.local_path(key)
 
 
-def file_access(request: Request) -> FileAccess:
+async def file_access(request: Request) -> FileAccess:
     rt = _runtime(request)
     return FileAccess(rt.signer, rt.files)
 
@@ -111,7 +130,7 @@ class TaskLister:
         return await anyio.to_thread.run_sync(self.store.key_usage, key_id)
 
 
-def task_lister(request: Request) -> TaskLister:
+async def task_lister(request: Request) -> TaskLister:
     rt = _runtime(request)
     return TaskLister(rt.store.tasks, PageTokens(rt.cipher))
 
@@ -130,7 +149,7 @@ class Readiness:
         return await anyio.to_thread.run_sync(self.workers_alive)
 
 
-def readiness(request: Request) -> Readiness:
+async def readiness(request: Request) -> Readiness:
     rt = _runtime(request)
     return Readiness(rt.store.ping, rt.workers_alive)
 
@@ -151,17 +170,38 @@ AUTHORIZATION = APIKeyHeader(
 )
 
 
-async def api_key(
-    keys: AuthenticatorDep, authorization: Annotated[str | None, Security(AUTHORIZATION)]
-) -> ApiKey:
+def _token(authorization: str | None) -> str:
     header = (authorization or "").strip()
     scheme, _, token = header.partition(" ")
     if scheme.lower() not in ("token", "bearer") or not token.strip():
         raise Unauthorized("missing API key: send 'Authorization: Token <key>'")
-    key = await anyio.to_thread.run_sync(keys.key_for, token.strip())
+    return token.strip()
+
+
+async def api_key(
+    keys: AuthenticatorDep, authorization: Annotated[str | None, Security(AUTHORIZATION)]
+) -> ApiKey:
+    """The caller's key, looked up now (cancels, the balance)."""
+    key = await anyio.to_thread.run_sync(keys.key_for, _token(authorization))
+    if key is None:
+        raise Unauthorized("invalid API key")
+    return key
+
+
+async def cached_api_key(request: Request) -> ApiKey:
+    """The caller's key as looked up within the last few seconds (see ``key_cache``), for status
+    reads and creates (a create checks again that the key is not revoked, in its insert).
+
+    It reads the header itself rather than through ``Security(AUTHORIZATION)`` (one dependency less
+    to solve on the hottest routes); routes that use it declare :data:`CACHED_KEY_SECURITY`."""
+    authorization = request.headers.get("authorization")
+    key = await key_cache(request).key_for(_token(authorization))
     if key is None:
         raise Unauthorized("invalid API key")
     return key
 
 
 KeyDep = Annotated[ApiKey, Depends(api_key)]
+CACHED_KEY_SECURITY: dict[str, Any] = {"security": [{AUTHORIZATION.scheme_name: []}]}
+"""``openapi_extra`` of a route that takes :data:`CachedKeyDep`: the same security as ``KeyDep``'s."""
+CachedKeyDep = Annotated[ApiKey, Depends(cached_api_key)]

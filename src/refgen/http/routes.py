@@ -1,22 +1,30 @@
-"""The contract's endpoints, plus the model catalogue, health checks and signed file downloads."""
+"""The contract's endpoints, plus the model catalogue and signed file downloads."""
 
 from __future__ import annotations
 
 import mimetypes
-from typing import Any, Literal
+from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
-from refgen.contract.responses import CREATED_MODELS, Generation, created, generation
+from refgen.contract.responses import CREATED_MODELS, Generation, created
 from refgen.domain import TaskKind
 from refgen.errors import Forbidden, NotFound
 from refgen.files.base import valid_key
 from refgen.http.bodies import read_json
 from refgen.http.openapi import create_body, errors, optional_body, task_links
-from refgen.http.parts import CatalogueDep, FilesDep, KeyDep, LinksDep, ReadinessDep, ServiceDep
+from refgen.http.parts import (
+    CACHED_KEY_SECURITY,
+    CachedKeyDep,
+    CatalogueDep,
+    FilesDep,
+    KeyDep,
+    ServiceDep,
+    generation_reads,
+)
 
 router = APIRouter()
 
@@ -26,6 +34,18 @@ _CREATE_DOC = (
     "least 128×128 px: a body can match the schema and still be refused (400) for its images or for a "
     "combination the chosen model does not offer (see each field's description)."
 )
+
+
+@router.get(
+    "/ent/v2/tasks/{task_id}/creations",
+    summary="Get a task's state and creations",
+    operation_id="get_generation",
+    response_model=Generation,
+    responses=errors(401, 404),
+    openapi_extra=CACHED_KEY_SECURITY,
+)
+async def creations(task_id: str, request: Request, key: CachedKeyDep) -> Response:
+    return Response(await generation_reads(request).body(key, task_id), media_type="application/json")
 
 
 CREATE_ROUTES: dict[TaskKind, str] = {
@@ -41,7 +61,7 @@ CREATE_ROUTES: dict[TaskKind, str] = {
 
 
 def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> None:
-    async def create(request: Request, service: ServiceDep, key: KeyDep) -> Any:
+    async def create(request: Request, service: ServiceDep, key: CachedKeyDep) -> Any:
         task, parsed = await service.create(key, kind, await read_json(request))
         return created(task, parsed)
 
@@ -54,23 +74,12 @@ def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> 
         operation_id=kind.value,
         response_model=answer,
         responses={200: {"model": answer, "links": task_links()}, **errors(400, 401, 413, 429)},
-        openapi_extra=create_body(kind),
+        openapi_extra={**create_body(kind), **CACHED_KEY_SECURITY},
     )
 
 
 for _kind, _summary in CREATE_ROUTES.items():
     _add_create_route(_kind, _summary, CREATED_MODELS[_kind])
-
-
-@router.get(
-    "/ent/v2/tasks/{task_id}/creations",
-    summary="Get a task's state and creations",
-    operation_id="get_generation",
-    responses=errors(401, 404),
-)
-async def creations(task_id: str, service: ServiceDep, links: LinksDep, key: KeyDep) -> Generation:
-    task = await anyio.to_thread.run_sync(service.get, key, task_id)
-    return generation(task, links)
 
 
 class Cancelled(BaseModel):
@@ -99,36 +108,6 @@ async def cancel(task_id: str, request: Request, service: ServiceDep, key: KeyDe
 )
 async def models(catalogue: CatalogueDep) -> dict[str, Any]:
     return catalogue.as_json()
-
-
-class Health(BaseModel):
-    status: Literal["ok"]
-
-
-@router.get("/healthz", summary="Liveness", operation_id="healthz", responses=errors())
-async def healthz() -> Health:
-    return Health(status="ok")
-
-
-class Readiness(BaseModel):
-    status: Literal["ready", "not ready"]
-    database: bool
-    workers: int
-
-
-@router.get(
-    "/readyz",
-    summary="Readiness: database reachable and a worker alive",
-    operation_id="readyz",
-    response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "Not ready."}, **errors()},
-)
-async def readyz(probe: ReadinessDep) -> Response:
-    database = await probe.database()
-    workers = await probe.workers()
-    ready = database and workers > 0
-    body = Readiness(status="ready" if ready else "not ready", database=database, workers=workers)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
 _FILE_TYPES = ("video/mp4", "image/png", "image/jpeg", "image/webp", "application/octet-stream")

@@ -25,7 +25,7 @@ from refgen.contract.responses import TaskList, task_list
 from refgen.domain import TaskState
 from refgen.http.openapi import errors
 from refgen.http.page_tokens import PagePosition
-from refgen.http.parts import KeyDep, LinksDep, TaskListerDep
+from refgen.http.parts import CACHED_KEY_SECURITY, CachedKeyDep, LinksDep, TaskListerDep
 from refgen.task_query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskCursor
 
 router = APIRouter()
@@ -88,9 +88,9 @@ PARAMETERS = [
     ),
     operation_id="list_tasks",
     responses=errors(400, 401),
-    openapi_extra={"parameters": PARAMETERS},
+    openapi_extra={"parameters": PARAMETERS, **CACHED_KEY_SECURITY},
 )
-async def list_tasks(request: Request, tasks: TaskListerDep, links: LinksDep, key: KeyDep) -> TaskList:
+async def list_tasks(request: Request, tasks: TaskListerDep, links: LinksDep, key: CachedKeyDep) -> TaskList:
     asked = parse_list_query(request.query_params.multi_items())
     filters = asked.filters
     if asked.page_token:

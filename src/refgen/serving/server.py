@@ -38,6 +38,7 @@ def build_server(
         host=settings.host,
         port=settings.port,
         log_level=log_level,
+        access_log=False,  # refgen.access writes one line per request, with its trace id
         http=guarded_protocol(ConnectionGuard(limits)),
         ws="none",  # the API has no WebSocket routes; an upgrade request gets a plain HTTP answer
         timeout_keep_alive=settings.keep_alive_timeout,

@@ -65,7 +65,8 @@ class QueueLimits:
 
 class TaskStore(Protocol):
     def insert_task(self, task: Task, limits: QueueLimits | None = None) -> None:
-        """Insert a new task. Raise, in the same transaction and storing nothing: CreditInsufficient
+        """Insert a new task. Raise, in the same transaction and storing nothing: Unauthorized if
+        the key has been revoked (the caller may hold a key read a few seconds ago); CreditInsufficient
         if the key's balance minus the credits of its unfinished tasks cannot cover this one; with
         ``limits`` and a task that is not off-peak, KeyQueueFull if the key already has
         ``limits.per_key`` tasks waiting, SystemThrottling if the server has ``limits.total``.

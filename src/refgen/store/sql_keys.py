@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, exc, insert, select, update
+from sqlalchemy import Connection, bindparam, exc, insert, select, update
 
 from refgen.domain import ApiKey
 from refgen.errors import FieldInvalid, StoreError
@@ -39,9 +39,7 @@ class SqlKeys:
 
     def key_by_hash(self, token_hash: str) -> ApiKey | None:
         with self._db.read() as connection:
-            row = connection.execute(
-                select(api_keys).where(api_keys.c.token_hash == token_hash, api_keys.c.revoked_at.is_(None))
-            ).first()
+            row = connection.execute(_KEY_BY_HASH, {"token_hash": token_hash}).first()
         return None if row is None else row_to_key(row)
 
     def key_by_id(self, key_id: str) -> ApiKey | None:
@@ -72,3 +70,9 @@ def _active_key_named(connection: Connection, name: str) -> bool:
         ).first()
         is not None
     )
+
+
+# built once: every request without a cached key runs it
+_KEY_BY_HASH = select(api_keys).where(
+    api_keys.c.token_hash == bindparam("token_hash"), api_keys.c.revoked_at.is_(None)
+)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 
 from refgen.domain import (
     TERMINAL_STATES,
@@ -182,8 +182,11 @@ def row_to_task(row: Row[Any]) -> Task:
     )
 
 
+_TASK_BY_ID = select(tasks).where(tasks.c.id == bindparam("task_id"))  # built once: the hottest read
+
+
 def load_task(connection: Connection, task_id: str) -> Task | None:
-    row = connection.execute(select(tasks).where(tasks.c.id == task_id)).first()
+    row = connection.execute(_TASK_BY_ID, {"task_id": task_id}).first()
     return None if row is None else row_to_task(row)
 
 

@@ -15,11 +15,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 
 from refgen import lifecycle
 from refgen.domain import Task, TaskState
-from refgen.errors import CreditInsufficient, KeyQueueFull, StoreError, SystemThrottling, TaskNotFound
+from refgen.errors import (
+    CreditInsufficient,
+    KeyQueueFull,
+    StoreError,
+    SystemThrottling,
+    TaskNotFound,
+    Unauthorized,
+)
 from refgen.store.base import QueueLimits
 from refgen.store.schema import api_keys, tasks
 from refgen.store.sql_changes import apply_change
@@ -37,27 +56,27 @@ class SqlTasks:
 
     def insert_task(self, task: Task, limits: QueueLimits | None = None) -> None:
         values = task_values(task)
+        key_id = {"key_id": task.key_id}
         with self._db.write() as connection:
-            balance_row = connection.execute(
-                select(api_keys.c.credits).where(api_keys.c.id == task.key_id).with_for_update()
-            ).first()
+            balance_row = connection.execute(_KEY_FOR_INSERT, key_id).first()
             if balance_row is None:
                 raise StoreError(f"unknown key id {task.key_id!r}")
+            if balance_row.revoked_at is not None:  # the caller's key may come from a cache
+                raise Unauthorized("invalid API key")
             balance: int | None = balance_row.credits
             if balance is not None:
-                reserved = connection.execute(
-                    select(func.coalesce(func.sum(tasks.c.credits), 0)).where(
-                        tasks.c.key_id == task.key_id, tasks.c.state.in_(UNFINISHED)
-                    )
-                ).scalar_one()
+                reserved = connection.execute(_RESERVED_CREDITS, key_id).scalar_one()
                 if balance - int(reserved) < task.spec.credits:
                     raise CreditInsufficient()
             if limits is not None and not task.spec.off_peak:
-                if _waiting(connection, limits.per_key, tasks.c.key_id == task.key_id) >= limits.per_key:
+                if connection.execute(_WAITING_OF_KEY, {**key_id, "cap": limits.per_key}).scalar_one() >= (
+                    limits.per_key
+                ):
                     raise KeyQueueFull()
-                if _waiting(connection, limits.total) >= limits.total:
+                if connection.execute(_WAITING, {"cap": limits.total}).scalar_one() >= limits.total:
                     raise SystemThrottling()
-            connection.execute(insert(tasks).values(**values))
+            # the statement is built once; the row goes as parameters (no expression per column)
+            connection.execute(_INSERT_TASK, values)
 
     def get_task(self, task_id: str) -> Task | None:
         with self._db.read() as connection:
@@ -120,16 +139,30 @@ class SqlTasks:
             apply_change(connection, task_id, lifecycle.mark_queueing())
 
 
-def _waiting(connection: Connection, cap: int, *conditions: ColumnElement[bool]) -> int:
-    """How many tasks (passing ``conditions``) wait and are not off-peak, counted up to ``cap``."""
+def _waiting(*conditions: ColumnElement[bool]) -> Select[tuple[int]]:
+    """How many tasks (passing ``conditions``) wait and are not off-peak, counted up to ``:cap``."""
     found = (
         select(literal(1))
         .select_from(tasks)
         .where(tasks.c.state.in_(WAITING), tasks.c.off_peak.is_(False), *conditions)
-        .limit(cap)
+        .limit(bindparam("cap", type_=Integer))
         .subquery()
     )
-    return int(connection.execute(select(func.count()).select_from(found)).scalar_one())
+    return select(func.count()).select_from(found)
+
+
+# a create's statements, built once (building one costs more than running it on SQLite)
+_KEY_FOR_INSERT = (
+    select(api_keys.c.credits, api_keys.c.revoked_at)
+    .where(api_keys.c.id == bindparam("key_id"))
+    .with_for_update()
+)
+_RESERVED_CREDITS = select(func.coalesce(func.sum(tasks.c.credits), 0)).where(
+    tasks.c.key_id == bindparam("key_id"), tasks.c.state.in_(UNFINISHED)
+)
+_WAITING_OF_KEY = _waiting(tasks.c.key_id == bindparam("key_id"))
+_WAITING = _waiting()
+_INSERT_TASK = insert(tasks)
 
 
 def _conditions(query: TaskQuery) -> list[ColumnElement[bool]]:

@@ -10,7 +10,14 @@ from datetime import datetime
 
 from refgen import lifecycle
 from refgen.domain import TERMINAL_STATES, WAITING_STATES, Task, TaskState
-from refgen.errors import CreditInsufficient, KeyQueueFull, StoreError, SystemThrottling, TaskNotFound
+from refgen.errors import (
+    CreditInsufficient,
+    KeyQueueFull,
+    StoreError,
+    SystemThrottling,
+    TaskNotFound,
+    Unauthorized,
+)
 from refgen.store.base import QueueLimits
 from refgen.store.times import as_utc, optional_utc
 from refgen.task_query import KeyUsage, TaskQuery, list_order
@@ -36,6 +43,8 @@ class MemoryTasks:
             key = self._state.keys.get(task.key_id)
             if key is None:
                 raise StoreError(f"unknown key id {task.key_id!r}")
+            if key.revoked_at is not None:
+                raise Unauthorized("invalid API key")
             if task.id in self._state.tasks:
                 raise StoreError(f"database error: IntegrityError: duplicate task id {task.id!r}")
             if key.credits is not None:

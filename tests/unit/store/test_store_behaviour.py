@@ -8,7 +8,14 @@ import pytest
 
 from refgen.domain import Creation, Task, TaskKind, TaskSpec, TaskState
 from refgen.err_codes import ErrCode
-from refgen.errors import CreditInsufficient, FieldInvalid, StoreError, TaskNotCancellable, TaskNotFound
+from refgen.errors import (
+    CreditInsufficient,
+    FieldInvalid,
+    StoreError,
+    TaskNotCancellable,
+    TaskNotFound,
+    Unauthorized,
+)
 from refgen.testing.store import make_api_key, make_task
 from tests.unit.store.conftest import AnyStore
 
@@ -149,6 +156,16 @@ def test_store_credit_check_counts_unfinished_tasks(store: AnyStore) -> None:
     # a cancelled (failed) task no longer reserves its credits
     store.tasks.request_cancel("t1", at(5))
     store.tasks.insert_task(make_task("t5", key.id, credits=8, created_at=at(6)))
+
+
+def test_store_insert_refuses_a_revoked_key(store: AnyStore) -> None:
+    key = make_api_key("gone")
+    store.keys.add_key(key)
+    store.tasks.insert_task(make_task("t1", key.id))
+    assert store.keys.revoke_key("gone", at(1))
+    with pytest.raises(Unauthorized):
+        store.tasks.insert_task(make_task("t2", key.id, created_at=at(2)))
+    assert store.tasks.get_task("t2") is None
 
 
 def test_store_unlimited_key_is_never_refused(store: AnyStore, key_id: str) -> None:
