@@ -37,6 +37,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "resources": ("runtime", "http", "cli", "worker", "service"),
     "runtime": ("http", "cli"),
     "http": ("cli", "worker", "backends"),
+    # metrics count and serve; what they count calls them, never the other way round
+    "metrics": ("backends", "media", "files", "callbacks", "outbound", "keys", *SERVER_TOP),
+    "logs": ("store", "files", "backends", "media", "callbacks", "outbound", "metrics", *SERVER_TOP),
 }
 
 

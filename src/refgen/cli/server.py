@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from refgen import __version__
 from refgen.errors import RefgenError
+from refgen.logs import configure_logging
 from refgen.settings import Settings
+
+if TYPE_CHECKING:
+    from refgen.runtime import Runtime
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -21,11 +24,6 @@ def _settings(**overrides: Any) -> Settings:
         return Settings(**values)
     except ValueError as exc:
         raise click.UsageError(f"invalid settings: {exc}") from None
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
 
 
 def _refuse_single_machine(settings: Settings, *, api: bool, what: str) -> None:
@@ -85,25 +83,16 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
     import uvicorn
 
     from refgen.http.app import create_app
-    from refgen.keys import create_key
     from refgen.runtime import build_runtime
 
-    _configure_logging()
     settings = _settings(host=host, port=port, workers=0 if no_worker else workers, data_dir=data_dir)
+    configure_logging(settings)
     if no_worker:
         _refuse_single_machine(settings, api=True, what="serve --no-worker")
     try:
         runtime = build_runtime(settings)
         if not runtime.store.keys.list_keys():
-            _, token = create_key(
-                runtime.store.keys, runtime.cipher, "default", concurrency=settings.default_concurrency
-            )
-            click.echo("Created the first API key 'default'. It is shown only this once:", err=True)
-            click.echo(f"\n    {token}\n", err=True)
-            click.echo(
-                f"Try:  curl -H 'Authorization: Token {token}' {settings.resolved_public_url}/ent/v2/models",
-                err=True,
-            )
+            _first_key(runtime, settings)
     except RefgenError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(
@@ -111,7 +100,33 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
         f"data in {settings.data_dir.resolve()}",
         err=True,
     )
-    uvicorn.run(create_app(settings, runtime=runtime), host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's loggers keep the handler configure_logging gave the root
+    uvicorn.run(
+        create_app(settings, runtime=runtime), host=host, port=port, log_level="info", log_config=None
+    )
+
+
+def _first_key(runtime: Runtime, settings: Settings) -> None:
+    """Create the key ``default`` and show its token once, on the terminal only: when stderr is
+    not a terminal it may well be a log file (a service manager's journal), so no key is made."""
+    from refgen.keys import create_key
+
+    if not sys.stderr.isatty():
+        click.echo(
+            "No API key exists yet; create one with `refgen keys create --name NAME` "
+            "(its token is printed on that command's output, never in the server's log).",
+            err=True,
+        )
+        return
+    _, token = create_key(
+        runtime.store.keys, runtime.cipher, "default", concurrency=settings.default_concurrency
+    )
+    click.echo("Created the first API key 'default'. It is shown only this once:", err=True)
+    click.echo(f"\n    {token}\n", err=True)
+    click.echo(
+        f"Try:  curl -H 'Authorization: Token {token}' {settings.resolved_public_url}/ent/v2/models",
+        err=True,
+    )
 
 
 @click.command()
@@ -122,8 +137,16 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
     default=None,
     help="Comma-separated public models this worker serves [default: every model in the map].",
 )
+@click.option(
+    "--metrics-port",
+    envvar="REFGEN_WORKER_METRICS_PORT",
+    show_envvar=True,
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Serve this worker's /metrics on REFGEN_HOST at this port [default: not served].",
+)
 @_data_dir_option
-def worker(models: str | None, data_dir: Path | None) -> None:
+def worker(models: str | None, metrics_port: int | None, data_dir: Path | None) -> None:
     """Run one generation worker in this process, for the scaled-out shape (PostgreSQL + S3).
 
     On SIGTERM or Ctrl-C it takes no new task and finishes the current one; after
@@ -132,15 +155,20 @@ def worker(models: str | None, data_dir: Path | None) -> None:
     import signal
     import threading
 
+    from prometheus_client import CollectorRegistry
+
+    from refgen.metrics.exposition import MetricsServer
+    from refgen.metrics.families import TaskMetrics
     from refgen.worker.assembly import UnservedModels, assemble_worker
 
-    _configure_logging()
-    settings = _settings(data_dir=data_dir)
+    settings = _settings(data_dir=data_dir, worker_metrics_port=metrics_port)
+    configure_logging(settings)
     _refuse_single_machine(settings, api=False, what="worker")
     wanted = {m.strip() for m in models.split(",") if m.strip()} if models else None
     stop, wake = threading.Event(), threading.Event()
+    registry = CollectorRegistry()
     try:
-        assembled = assemble_worker(settings, wake, models=wanted)
+        assembled = assemble_worker(settings, wake, models=wanted, metrics=TaskMetrics(registry))
     except UnservedModels as exc:
         raise click.UsageError(
             f"--models names models the model map does not serve: {', '.join(exc.models)}"
@@ -165,7 +193,17 @@ def worker(models: str | None, data_dir: Path | None) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     click.echo(f"worker {runner.worker_id} serving {', '.join(runner.models)}", err=True)
-    assembled.run(stop)
+    server = None
+    if settings.worker_metrics_port is not None:
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        server = MetricsServer(registry, settings.host, settings.worker_metrics_port, token)
+        server.start()
+        click.echo(f"metrics on http://{settings.host}:{server.port}/metrics", err=True)
+    try:
+        assembled.run(stop)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @click.group()

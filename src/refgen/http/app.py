@@ -11,6 +11,7 @@ from refgen import __version__
 from refgen.http.account import router as account_router
 from refgen.http.console import install_console
 from refgen.http.errors import install_error_handlers
+from refgen.http.metrics import install_metrics
 from refgen.http.openapi import install_openapi
 from refgen.http.routes import router
 from refgen.http.task_list import router as task_list_router
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_metrics(app)  # after the trace ids: its latency includes theirs
     app.include_router(router)
     app.include_router(task_list_router)
     app.include_router(account_router)

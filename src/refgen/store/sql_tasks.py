@@ -18,9 +18,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, literal, or_, select
 
 from refgen import lifecycle
-from refgen.domain import Task, TaskState
+from refgen.domain import Task, TaskKind, TaskState
 from refgen.errors import CreditInsufficient, KeyQueueFull, StoreError, SystemThrottling, TaskNotFound
-from refgen.store.base import QueueLimits
+from refgen.store.base import QueueCount, QueueLimits
 from refgen.store.schema import api_keys, tasks
 from refgen.store.sql_changes import apply_change
 from refgen.store.sql_rows import UNFINISHED, WAITING, load_task, row_to_task, task_values
@@ -116,6 +116,15 @@ class SqlTasks:
     def mark_queueing(self, task_id: str) -> None:
         with self._db.write() as connection:
             apply_change(connection, task_id, lifecycle.mark_queueing())
+
+    def queue_depth(self) -> list[QueueCount]:
+        with self._db.read() as connection:
+            rows = connection.execute(
+                select(tasks.c.state, tasks.c.kind, tasks.c.model, func.count())
+                .where(tasks.c.state.in_(UNFINISHED))
+                .group_by(tasks.c.state, tasks.c.kind, tasks.c.model)
+            ).all()
+        return [QueueCount(TaskState(state), TaskKind(kind), model, int(n)) for state, kind, model, n in rows]
 
 
 def _waiting(connection: Connection, cap: int, *conditions: ColumnElement[bool]) -> int:
