@@ -22,7 +22,7 @@ import re
 import sys
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from refgen.tokens import TOKEN_PREFIX
 
@@ -120,10 +120,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def make_handler(log_format: str, process: str | None = None) -> logging.Handler:
-    """A stderr handler in ``log_format`` (``text`` or ``json``) with the trace id and redaction
-    filters; ``process`` names a worker process in each line."""
-    handler = logging.StreamHandler(sys.stderr)
+def make_handler(log_format: str, process: str | None = None, stream: TextIO | None = None) -> logging.Handler:
+    """A handler writing to ``stream`` (default: stderr) in ``log_format`` (``text`` or ``json``)
+    with the trace id and redaction filters; ``process`` names a worker process in each line."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter(process))
     else:
