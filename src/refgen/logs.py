@@ -120,7 +120,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def make_handler(log_format: str, process: str | None = None, stream: TextIO | None = None) -> logging.Handler:
+def make_handler(
+    log_format: str, process: str | None = None, stream: TextIO | None = None
+) -> logging.Handler:
     """A handler writing to ``stream`` (default: stderr) in ``log_format`` (``text`` or ``json``)
     with the trace id and redaction filters; ``process`` names a worker process in each line."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
