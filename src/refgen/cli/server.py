@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ from refgen.settings import Settings
 
 if TYPE_CHECKING:
     from refgen.runtime import Runtime
+
+log = logging.getLogger("refgen")
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -95,10 +98,11 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
             _first_key(runtime, settings)
     except RefgenError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(
-        f"refgen {__version__} on {settings.resolved_public_url} (docs at /docs), "
-        f"data in {settings.data_dir.resolve()}",
-        err=True,
+    log.info(
+        "refgen %s on %s (docs at /docs), data in %s",
+        __version__,
+        settings.resolved_public_url,
+        settings.data_dir.resolve(),
     )
     # log_config=None: uvicorn's loggers keep the handler configure_logging gave the root
     uvicorn.run(
@@ -112,10 +116,9 @@ def _first_key(runtime: Runtime, settings: Settings) -> None:
     from refgen.keys import create_key
 
     if not sys.stderr.isatty():
-        click.echo(
+        log.warning(
             "No API key exists yet; create one with `refgen keys create --name NAME` "
-            "(its token is printed on that command's output, never in the server's log).",
-            err=True,
+            "(its token is printed on that command's output, never in the server's log)."
         )
         return
     _, token = create_key(
@@ -183,22 +186,20 @@ def worker(models: str | None, metrics_port: int | None, data_dir: Path | None) 
             return
         stop.set()
         grace = settings.shutdown_grace_seconds
-        click.echo(
-            f"stopping: finishing the current task (up to {grace:.0f} s), then handing it back", err=True
-        )
+        log.info("stopping: finishing the current task (up to %.0f s), then handing it back", grace)
         timer = threading.Timer(grace, runner.hand_back)
         timer.daemon = True
         timer.start()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    click.echo(f"worker {runner.worker_id} serving {', '.join(runner.models)}", err=True)
+    log.info("worker %s serving %s", runner.worker_id, ", ".join(runner.models))
     server = None
     if settings.worker_metrics_port is not None:
         token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
         server = MetricsServer(registry, settings.host, settings.worker_metrics_port, token)
         server.start()
-        click.echo(f"metrics on http://{settings.host}:{server.port}/metrics", err=True)
+        log.info("worker metrics on http://%s:%s/metrics", settings.host, server.port)
     try:
         assembled.run(stop)
     finally:
