@@ -111,16 +111,10 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
 
 
 def _first_key(runtime: Runtime, settings: Settings) -> None:
-    """Create the key ``default`` and show its token once, on the terminal only: when stderr is
-    not a terminal it may well be a log file (a service manager's journal), so no key is made."""
+    """Create the key ``default`` and show its token once on the terminal: written straight to
+    stderr, never as a log record, so no log handler (JSON lines, a log shipper) carries it."""
     from refgen.keys import create_key
 
-    if not sys.stderr.isatty():
-        log.warning(
-            "No API key exists yet; create one with `refgen keys create --name NAME` "
-            "(its token is printed on that command's output, never in the server's log)."
-        )
-        return
     _, token = create_key(
         runtime.store.keys, runtime.cipher, "default", concurrency=settings.default_concurrency
     )
