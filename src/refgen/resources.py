@@ -46,11 +46,13 @@ class ServerStore(Protocol):
 
 
 def open_engine(settings: Settings, *, migrate: bool = True) -> Engine:
-    """The database engine from settings, migrated to the newest schema unless told otherwise."""
+    """The database engine from settings, migrated to the newest schema unless told otherwise; the
+    data folder and a SQLite file are made (or kept) the owner's only first."""
+    from refgen.data_dir import secure_data_dir
     from refgen.store.engine import make_engine
     from refgen.store.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings)
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)

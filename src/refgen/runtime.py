@@ -20,6 +20,9 @@ from refgen.domain import Route, TaskKind
 from refgen.errors import RefgenError
 from refgen.files.base import FileStore
 from refgen.files.urls import FileLinks, FileUrlSigner
+from refgen.metrics import Metrics
+from refgen.metrics.exposition import add_worker_processes, fresh_multiprocess_dir
+from refgen.metrics.queue import QueueCollector
 from refgen.resources import ServerStore, open_engine, open_files, open_store
 from refgen.retention import RetentionSweeper
 from refgen.service import Authenticator, ImageFetcher, TaskService
@@ -50,6 +53,7 @@ class Runtime:
     reaper: Reaper | None = None
     callbacks: CallbackDispatcher | None = None
     retention: RetentionSweeper | None = None  # None when REFGEN_RETENTION_DAYS is 0
+    metrics: Metrics = field(default_factory=Metrics)
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def served_models(self, kind: TaskKind) -> frozenset[str]:
@@ -99,12 +103,15 @@ def build_runtime(
     process_workers: bool = True,
     callbacks: CallbackDispatcher | None = None,
     speaks: Callable[[Route], bool] | None = None,
+    metrics: Metrics | None = None,
 ) -> Runtime:
     """Assemble the server. Without ``workers``, ``settings.workers`` child processes are started
     (when ``process_workers``); pass a :class:`~refgen.worker.groups.ThreadWorkers` in tests.
     Without ``callbacks``, a dispatcher sends callbacks through the outbound guard. ``speaks``
     says which routes can make speech; by default each route's backend answers (tests whose
-    workers run a fake backend pass what it can do)."""
+    workers run a fake backend pass what it can do). ``metrics`` is the registry ``/metrics``
+    serves (tests pass the one their thread workers count into); worker processes count into
+    files the registry adds up (:mod:`refgen.metrics.exposition`)."""
     routes = model_routes(settings.model_map)
     speaking = (
         speaking_routes(routes) if speaks is None else frozenset(route for route in routes if speaks(route))
@@ -130,14 +137,20 @@ def build_runtime(
         from refgen.worker.groups import ProcessWorkers
         from refgen.worker.process import worker_process_main
 
+        if metrics is None:
+            metrics = Metrics(with_tasks=False)  # the processes count their runs
+        counts = fresh_multiprocess_dir(settings.data_dir)
+        add_worker_processes(metrics.registry, counts)
         workers = ProcessWorkers(
             settings.workers,
             worker_process_main,
-            (settings.model_dump(),),
+            (settings.model_dump(), str(counts)),
             store.queue,
             max_attempts=settings.max_attempts,
         )
     group = workers
+    if metrics is None:
+        metrics = Metrics(with_tasks=workers is not None)
 
     def on_queued() -> None:
         if group is not None:
@@ -177,8 +190,12 @@ def build_runtime(
             render=partial(generation_body, links=links),
             transport=lambda: GuardedClient(policy, user_agent="refgen-callbacks"),
             retry_delays=settings.callback_retry_delays,
+            metrics=metrics.callbacks,
         )
-    return Runtime(
+    metrics.registry.register(
+        QueueCollector(store.tasks, routes, lambda: runtime.workers_alive()),
+    )
+    runtime = Runtime(
         settings=settings,
         store=store,
         files=files,
@@ -194,5 +211,7 @@ def build_runtime(
         reaper=reaper,
         callbacks=callbacks,
         retention=retention,
+        metrics=metrics,
         on_close=on_close,
     )
+    return runtime

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -80,6 +80,15 @@ class Settings(BaseSettings):
         500.0, gt=0, description="Bytes per second that extend the body timeout by one second."
     )
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to fetch all image URLs of one request.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as plain text, or one JSON object per line (`json`)."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="When set, `/metrics` requires `Authorization: Bearer <token>`; else it is open."
+    )
+    worker_metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="`refgen worker` serves `/metrics` on this port (default: none)."
+    )
 
     @field_validator("allow_networks", mode="before")
     @classmethod

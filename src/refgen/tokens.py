@@ -34,7 +34,7 @@ def load_or_create_secret(data_dir: Path, configured: str | None) -> bytes:
     """The server secret: the configured one, else the data folder's (created once, mode 0600)."""
     if configured:
         return configured.encode()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / SECRET_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

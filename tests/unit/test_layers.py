@@ -61,6 +61,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "http",
         "cli",
     ),
+    # metrics count and serve; what they count calls them, never the other way round
+    "metrics": ("backends", "media", "files", "callbacks", "outbound", "keys", *SERVER_TOP),
+    "logs": ("store", "files", "backends", "media", "callbacks", "outbound", "metrics", *SERVER_TOP),
 }
 
 

@@ -33,6 +33,7 @@ from refgen.callbacks.signing import signed_headers
 from refgen.clock import utcnow
 from refgen.domain import Task, TaskState
 from refgen.errors import RefgenError
+from refgen.metrics.families import CallbackMetrics
 from refgen.store.base import CallbackDelivery, CallbackOutbox, KeyStore, TaskStore
 
 log = logging.getLogger("refgen.callbacks")
@@ -104,7 +105,7 @@ class CallbackDispatcher(BackgroundLoop):
     ``render`` turns a task into the Get Generation body (``contract.responses.generation_body``);
     ``transport`` makes the client to send with (opened when the dispatcher starts, closed when it
     stops). ``clock`` and ``nonces`` are injectable for tests, which can also drive one round
-    without the thread: :meth:`run_once`.
+    without the thread: :meth:`run_once`. Each try is counted into ``metrics`` when given.
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class CallbackDispatcher(BackgroundLoop):
         max_in_flight: int = 32,
         clock: Callable[[], datetime] = utcnow,
         nonces: Callable[[], str] = new_nonce,
+        metrics: CallbackMetrics | None = None,
     ) -> None:
         super().__init__("callback-dispatcher", poll_seconds)
         self._store = store
@@ -132,6 +134,7 @@ class CallbackDispatcher(BackgroundLoop):
         self._lease = timeout + 20.0  # longer than one try can take
         self._clock = clock
         self._nonces = nonces
+        self._metrics = metrics
         self._portal: BlockingPortal | None = None
         self._wake: anyio.Event | None = None
         self._in_flight = 0
@@ -267,6 +270,8 @@ class CallbackDispatcher(BackgroundLoop):
         delay = None if delivered else retry_delay(delivery, self._delays)
         next_at = None if delay is None else self._clock() + timedelta(seconds=delay)
         outcome = f"HTTP {status}" if status is not None else error
+        if self._metrics is not None:
+            self._metrics.attempted(delivered=delivered, retrying=next_at is not None)
         if delivered:
             log.info(
                 "callback %s (%s) of task %s delivered: %s",

@@ -6,13 +6,19 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from refgen import __version__
 from refgen.errors import RefgenError
+from refgen.logs import configure_logging
 from refgen.settings import Settings
+
+if TYPE_CHECKING:
+    from refgen.runtime import Runtime
+
+log = logging.getLogger("refgen")
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -21,11 +27,6 @@ def _settings(**overrides: Any) -> Settings:
         return Settings(**values)
     except ValueError as exc:
         raise click.UsageError(f"invalid settings: {exc}") from None
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
 
 
 def _refuse_single_machine(settings: Settings, *, api: bool, what: str) -> None:
@@ -83,34 +84,42 @@ def _data_dir_option(f: Any) -> Any:
 def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | None) -> None:
     """Run the API server with generation workers (embedded: SQLite and files in the data folder)."""
     from refgen.http.app import create_app
-    from refgen.keys import create_key
     from refgen.runtime import build_runtime
     from refgen.serving.server import run_server
 
-    _configure_logging()
     settings = _settings(host=host, port=port, workers=0 if no_worker else workers, data_dir=data_dir)
+    configure_logging(settings)
     if no_worker:
         _refuse_single_machine(settings, api=True, what="serve --no-worker")
     try:
         runtime = build_runtime(settings)
         if not runtime.store.keys.list_keys():
-            _, token = create_key(
-                runtime.store.keys, runtime.cipher, "default", concurrency=settings.default_concurrency
-            )
-            click.echo("Created the first API key 'default'. It is shown only this once:", err=True)
-            click.echo(f"\n    {token}\n", err=True)
-            click.echo(
-                f"Try:  curl -H 'Authorization: Token {token}' {settings.resolved_public_url}/ent/v2/models",
-                err=True,
-            )
+            _first_key(runtime, settings)
     except RefgenError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(
-        f"refgen {__version__} on {settings.resolved_public_url} (docs at /docs), "
-        f"data in {settings.data_dir.resolve()}",
-        err=True,
+    log.info(
+        "refgen %s on %s (docs at /docs), data in %s",
+        __version__,
+        settings.resolved_public_url,
+        settings.data_dir.resolve(),
     )
     run_server(create_app(settings, runtime=runtime), settings)
+
+
+def _first_key(runtime: Runtime, settings: Settings) -> None:
+    """Create the key ``default`` and show its token once on the terminal: written straight to
+    stderr, never as a log record, so no log handler (JSON lines, a log shipper) carries it."""
+    from refgen.keys import create_key
+
+    _, token = create_key(
+        runtime.store.keys, runtime.cipher, "default", concurrency=settings.default_concurrency
+    )
+    click.echo("Created the first API key 'default'. It is shown only this once:", err=True)
+    click.echo(f"\n    {token}\n", err=True)
+    click.echo(
+        f"Try:  curl -H 'Authorization: Token {token}' {settings.resolved_public_url}/ent/v2/models",
+        err=True,
+    )
 
 
 @click.command()
@@ -121,8 +130,16 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
     default=None,
     help="Comma-separated public models this worker serves [default: every model in the map].",
 )
+@click.option(
+    "--metrics-port",
+    envvar="REFGEN_WORKER_METRICS_PORT",
+    show_envvar=True,
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Serve this worker's /metrics on REFGEN_HOST at this port [default: not served].",
+)
 @_data_dir_option
-def worker(models: str | None, data_dir: Path | None) -> None:
+def worker(models: str | None, metrics_port: int | None, data_dir: Path | None) -> None:
     """Run one generation worker in this process, for the scaled-out shape (PostgreSQL + S3).
 
     On SIGTERM or Ctrl-C it takes no new task and finishes the current one; after
@@ -131,15 +148,20 @@ def worker(models: str | None, data_dir: Path | None) -> None:
     import signal
     import threading
 
+    from prometheus_client import CollectorRegistry
+
+    from refgen.metrics.exposition import MetricsServer
+    from refgen.metrics.families import TaskMetrics
     from refgen.worker.assembly import UnservedModels, assemble_worker
 
-    _configure_logging()
-    settings = _settings(data_dir=data_dir)
+    settings = _settings(data_dir=data_dir, worker_metrics_port=metrics_port)
+    configure_logging(settings)
     _refuse_single_machine(settings, api=False, what="worker")
     wanted = {m.strip() for m in models.split(",") if m.strip()} if models else None
     stop, wake = threading.Event(), threading.Event()
+    registry = CollectorRegistry()
     try:
-        assembled = assemble_worker(settings, wake, models=wanted)
+        assembled = assemble_worker(settings, wake, models=wanted, metrics=TaskMetrics(registry))
     except UnservedModels as exc:
         raise click.UsageError(
             f"--models names models the model map does not serve: {', '.join(exc.models)}"
@@ -154,17 +176,25 @@ def worker(models: str | None, data_dir: Path | None) -> None:
             return
         stop.set()
         grace = settings.shutdown_grace_seconds
-        click.echo(
-            f"stopping: finishing the current task (up to {grace:.0f} s), then handing it back", err=True
-        )
+        log.info("stopping: finishing the current task (up to %.0f s), then handing it back", grace)
         timer = threading.Timer(grace, runner.hand_back)
         timer.daemon = True
         timer.start()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    click.echo(f"worker {runner.worker_id} serving {', '.join(runner.models)}", err=True)
-    assembled.run(stop)
+    log.info("worker %s serving %s", runner.worker_id, ", ".join(runner.models))
+    server = None
+    if settings.worker_metrics_port is not None:
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        server = MetricsServer(registry, settings.host, settings.worker_metrics_port, token)
+        server.start()
+        log.info("worker metrics on http://%s:%s/metrics", settings.host, server.port)
+    try:
+        assembled.run(stop)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @click.group()

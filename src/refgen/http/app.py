@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -14,6 +15,7 @@ from refgen.http.errors import install_error_handlers
 from refgen.http.generation_reads import GenerationReads
 from refgen.http.health import router as health_router
 from refgen.http.key_cache import KeyCache
+from refgen.http.metrics import install_metrics
 from refgen.http.openapi import install_openapi
 from refgen.http.routes import router
 from refgen.http.task_list import router as task_list_router
@@ -49,8 +51,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.runtime = runtime
     app.state.key_cache = KeyCache(runtime.authenticator.key_for)
-    app.state.generation_reads = GenerationReads(runtime.service.get, runtime.links)
+    days = runtime.settings.retention_days
+    app.state.generation_reads = GenerationReads(
+        runtime.service.get, runtime.links, retention=timedelta(days=days) if days else None
+    )
     install_error_handlers(app)
+    install_metrics(app)  # after the trace ids: its latency includes theirs
     app.include_router(health_router)  # first: probes and status reads are matched before the rest
     app.include_router(router)
     app.include_router(task_list_router)

@@ -6,8 +6,8 @@ the response's first message and, when the ``refgen.access`` logger is enabled, 
 the response starts: client, method, path, status, milliseconds and the trace id.
 
 The trace id is 32 hex digits, kept in the request's ``state`` (``request.state.trace_id``: error
-bodies quote it) and in :data:`current_trace_id` while the request runs, so log lines written on
-its behalf can name it.
+bodies quote it) and bound (:func:`refgen.logs.bind_trace_id`) while the request runs, so log lines
+written on its behalf name it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from contextvars import ContextVar
 from typing import Any
+
+from refgen.logs import bind_trace_id, unbind_trace_id
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,9 +30,6 @@ TRACE_HEADER = "X-Trace-Id"
 _TRACE_HEADER_BYTES = TRACE_HEADER.lower().encode()
 
 access_log = logging.getLogger("refgen.access")
-
-current_trace_id: ContextVar[str | None] = ContextVar("current_trace_id", default=None)
-"""The trace id of the request being served, ``None`` outside requests."""
 
 
 def new_trace_id() -> str:
@@ -68,7 +66,7 @@ class TraceMiddleware:
                     _log_access(scope, message["status"], started, tid)
             await send(message)
 
-        token = current_trace_id.set(tid)
+        token = bind_trace_id(tid)
         try:
             await self.app(scope, receive, send_traced)
         except Exception:
@@ -77,7 +75,7 @@ class TraceMiddleware:
                 _log_access(scope, 500, started, tid)
             raise
         finally:
-            current_trace_id.reset(token)
+            unbind_trace_id(token)
 
 
 def _log_access(scope: Scope, status: int, started: float, tid: str) -> None:

@@ -38,6 +38,7 @@ def build_server(
         host=settings.host,
         port=settings.port,
         log_level=log_level,
+        log_config=None,  # uvicorn's loggers keep the handler refgen.logs gave the root
         access_log=False,  # refgen.access writes one line per request, with its trace id
         http=guarded_protocol(ConnectionGuard(limits)),
         ws="none",  # the API has no WebSocket routes; an upgrade request gets a plain HTTP answer

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from refgen.domain import ApiKey, Creation, Route, Task, TaskState
+from refgen.domain import ApiKey, Creation, Route, Task, TaskKind, TaskState
 from refgen.err_codes import ErrCode
 from refgen.task_query import KeyUsage, TaskQuery
 
@@ -63,6 +63,16 @@ class QueueLimits:
             raise ValueError(f"queue limits must be at least 1: {self}")
 
 
+@dataclass(frozen=True)
+class QueueCount:
+    """One group of :meth:`TaskStore.queue_depth`: ``count`` tasks in ``state`` for ``kind`` and ``model``."""
+
+    state: TaskState
+    kind: TaskKind
+    model: str
+    count: int
+
+
 class TaskStore(Protocol):
     def insert_task(self, task: Task, limits: QueueLimits | None = None) -> None:
         """Insert a new task. Raise, in the same transaction and storing nothing: Unauthorized if
@@ -95,6 +105,10 @@ class TaskStore(Protocol):
 
     def mark_queueing(self, task_id: str) -> None:
         """``created`` → ``queueing`` (no-op when a worker already took it)."""
+
+    def queue_depth(self) -> list[QueueCount]:
+        """How many unfinished tasks (``created``, ``queueing``, ``processing``) there are, per
+        state, kind and model; one grouped read (for ``/metrics``). Groups without tasks are absent."""
 
 
 class TaskQueue(Protocol):

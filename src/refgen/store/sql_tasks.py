@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from refgen import lifecycle
-from refgen.domain import Task, TaskState
+from refgen.domain import Task, TaskKind, TaskState
 from refgen.errors import (
     CreditInsufficient,
     KeyQueueFull,
@@ -39,7 +39,7 @@ from refgen.errors import (
     TaskNotFound,
     Unauthorized,
 )
-from refgen.store.base import QueueLimits
+from refgen.store.base import QueueCount, QueueLimits
 from refgen.store.schema import api_keys, tasks
 from refgen.store.sql_changes import apply_change
 from refgen.store.sql_rows import UNFINISHED, WAITING, load_task, row_to_task, task_values
@@ -69,9 +69,8 @@ class SqlTasks:
                 if balance - int(reserved) < task.spec.credits:
                     raise CreditInsufficient()
             if limits is not None and not task.spec.off_peak:
-                if connection.execute(_WAITING_OF_KEY, {**key_id, "cap": limits.per_key}).scalar_one() >= (
-                    limits.per_key
-                ):
+                of_key = connection.execute(_WAITING_OF_KEY, {**key_id, "cap": limits.per_key}).scalar_one()
+                if of_key >= limits.per_key:
                     raise KeyQueueFull()
                 if connection.execute(_WAITING, {"cap": limits.total}).scalar_one() >= limits.total:
                     raise SystemThrottling()
@@ -138,8 +137,17 @@ class SqlTasks:
         with self._db.write() as connection:
             apply_change(connection, task_id, lifecycle.mark_queueing())
 
+    def queue_depth(self) -> list[QueueCount]:
+        with self._db.read() as connection:
+            rows = connection.execute(
+                select(tasks.c.state, tasks.c.kind, tasks.c.model, func.count())
+                .where(tasks.c.state.in_(UNFINISHED))
+                .group_by(tasks.c.state, tasks.c.kind, tasks.c.model)
+            ).all()
+        return [QueueCount(TaskState(state), TaskKind(kind), model, int(n)) for state, kind, model, n in rows]
 
-def _waiting(*conditions: ColumnElement[bool]) -> Select[tuple[int]]:
+
+def _waiting(*conditions: ColumnElement[bool]) -> Select[int]:
     """How many tasks (passing ``conditions``) wait and are not off-peak, counted up to ``:cap``."""
     found = (
         select(literal(1))

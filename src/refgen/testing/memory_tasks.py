@@ -6,6 +6,7 @@ nothing stored.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from datetime import datetime
 
 from refgen import lifecycle
@@ -18,7 +19,7 @@ from refgen.errors import (
     TaskNotFound,
     Unauthorized,
 )
-from refgen.store.base import QueueLimits
+from refgen.store.base import QueueCount, QueueLimits
 from refgen.store.times import as_utc, optional_utc
 from refgen.task_query import KeyUsage, TaskQuery, list_order
 from refgen.testing.memory_state import MemoryState
@@ -109,3 +110,12 @@ class MemoryTasks:
             task = self._state.tasks.get(task_id)
             if task is not None:
                 self._state.apply(task, lifecycle.mark_queueing())
+
+    def queue_depth(self) -> list[QueueCount]:
+        with self._state.lock:
+            counts = Counter(
+                (t.state, t.spec.kind, t.spec.model)
+                for t in self._state.tasks.values()
+                if t.state not in TERMINAL_STATES
+            )
+        return [QueueCount(state, kind, model, n) for (state, kind, model), n in counts.items()]

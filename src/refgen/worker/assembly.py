@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -23,6 +24,9 @@ from refgen.settings import Settings
 from refgen.store.notify import TaskListener
 from refgen.worker.loop import Signal, Worker, WorkerTiming
 from refgen.worker.presence import WorkerPresence
+
+if TYPE_CHECKING:  # the caller builds them, after choosing how this process counts
+    from refgen.metrics.families import TaskMetrics
 
 BackendBuilder = Callable[[Mapping[Route, ModelRoute]], Mapping[Route, GenerationBackend]]
 """Builds and loads the backends for some routes; :func:`~refgen.backends.registry.build_backends`."""
@@ -88,11 +92,13 @@ def assemble_worker(
     worker_id: str | None = None,
     migrate: bool = True,
     build: BackendBuilder = build_backends,
+    metrics: TaskMetrics | None = None,
 ) -> AssembledWorker:
     """Build a worker from settings, serving ``models`` (default: every model in the map).
 
     ``wake`` is set when a task may be waiting (on PostgreSQL, by a ``LISTEN`` connection);
-    ``migrate=False`` when the process that started this one has migrated the database already.
+    ``migrate=False`` when the process that started this one has migrated the database already;
+    the worker counts its runs into ``metrics`` when given.
     Raises :class:`UnservedModels` before opening anything if ``models`` names a model the map
     does not serve, and any :class:`~refgen.errors.RefgenError` opening the store or loading a backend.
     """
@@ -106,7 +112,7 @@ def assemble_worker(
         engine.dispose()
         raise
     timing = WorkerTiming(lease_seconds=settings.lease_seconds, heartbeat_seconds=settings.heartbeat_seconds)
-    worker = Worker(store.queue, files, backends, worker_id=worker_id, timing=timing)
+    worker = Worker(store.queue, files, backends, worker_id=worker_id, timing=timing, metrics=metrics)
     presence = WorkerPresence(
         store.workers, worker.worker_id, worker.models, interval=settings.heartbeat_seconds * 4, clock=utcnow
     )

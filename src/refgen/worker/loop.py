@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from refgen.backends.base import GenerationBackend
 from refgen.backends.registry import describe
@@ -21,6 +21,9 @@ from refgen.store.base import TaskQueue
 from refgen.worker.execute import earlier_output_prefixes, execute_task, output_prefix
 from refgen.worker.lease import TaskLease
 from refgen.worker.outcome import Outcome, Verdict, decide
+
+if TYPE_CHECKING:  # imported by the caller: a worker process picks how metrics count first
+    from refgen.metrics.families import TaskMetrics
 
 log = logging.getLogger("refgen.worker")
 
@@ -61,6 +64,7 @@ class Worker:
         timing: WorkerTiming = WorkerTiming(),
         clock: Callable[[], datetime] = utcnow,
         scratch: Path | None = None,
+        metrics: TaskMetrics | None = None,
     ) -> None:
         self.worker_id = worker_id or new_worker_id()
         self._queue = queue
@@ -69,6 +73,7 @@ class Worker:
         self._timing = timing
         self._clock = clock
         self._scratch = scratch
+        self._metrics = metrics
         self._handing_back = threading.Event()
 
     def hand_back(self) -> None:
@@ -142,27 +147,34 @@ class Worker:
                 lease_lost=lease.lost,
                 handing_back=self._handing_back.is_set(),
             )
-            self._apply(task, outcome)
+            ended = self._apply(task, outcome)
+        if ended and self._metrics is not None:
+            seconds = (self._clock() - task.started_at).total_seconds() if task.started_at else 0.0
+            self._metrics.ended(task.spec.kind, task.spec.model, backend.name, outcome.err_code, seconds)
 
-    def _apply(self, task: Task, outcome: Outcome) -> None:
+    def _apply(self, task: Task, outcome: Outcome) -> bool:
+        """Apply the outcome; True when it ended the task as the outcome says."""
         if outcome.delete_outputs:
             self._files.delete_prefix(output_prefix(task))
         if outcome.verdict is Verdict.HAND_BACK:
             released = self._queue.release_worker(self.worker_id, self._clock())
             log.info("worker %s handed back %s", self.worker_id, ", ".join(released))
-        elif outcome.verdict is Verdict.DISCARD:
+            return False
+        if outcome.verdict is Verdict.DISCARD:
             log.info("task %s: lease lost, leaving it to its new owner", task.id)
-        elif outcome.verdict is Verdict.FAIL:
+            return False
+        if outcome.verdict is Verdict.FAIL:
             assert outcome.err_code is not None
-            if self._queue.fail(task.id, self.worker_id, outcome.err_code, self._clock()):
-                self._delete_earlier_attempts(task)
+            if not self._queue.fail(task.id, self.worker_id, outcome.err_code, self._clock()):
+                return False
         else:
             assert outcome.creation is not None
             if not self._queue.complete(task.id, self.worker_id, [outcome.creation], self._clock()):
                 log.warning("task %s finished after its lease was lost; result discarded", task.id)
                 self._files.delete_prefix(output_prefix(task))
-                return
-            self._delete_earlier_attempts(task)
+                return False
+        self._delete_earlier_attempts(task)
+        return True
 
     def _delete_earlier_attempts(self, task: Task) -> None:
         """The task has ended with this attempt: what earlier attempts left (their workers died before

@@ -1,4 +1,5 @@
-"""The entry point of a spawned worker process: it builds its own store, files and backends."""
+"""The entry point of a spawned worker process: it builds its own store, files and backends, logs
+in the server's format and counts its runs where the server's ``/metrics`` reads them."""
 
 from __future__ import annotations
 
@@ -11,14 +12,27 @@ from typing import Any
 from refgen.worker.loop import Signal
 
 
-def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Signal, wake: Signal) -> None:
+def worker_process_main(
+    settings_data: dict[str, Any], metrics_dir: str, worker_id: str, stop: Signal, wake: Signal
+) -> None:
+    """Run one worker until ``stop``; its runs are counted into the files in ``metrics_dir``,
+    which the server adds up when ``/metrics`` is scraped."""
+    from refgen.metrics.exposition import count_into
+
+    count_into(metrics_dir)  # before any metric exists in this process
+
+    from refgen.logs import configure_logging
+    from refgen.metrics.families import TaskMetrics
     from refgen.settings import Settings
     from refgen.worker.assembly import assemble_worker
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     _stop_when_orphaned(stop)
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {worker_id} %(levelname)s %(message)s")
-    assembled = assemble_worker(Settings(**settings_data), wake, worker_id=worker_id, migrate=False)
+    settings = Settings(**settings_data)
+    configure_logging(settings, process=worker_id)
+    assembled = assemble_worker(
+        settings, wake, worker_id=worker_id, migrate=False, metrics=TaskMetrics(registry=None)
+    )
 
     def on_sigterm(signum: int, frame: object) -> None:  # the server gave up waiting: hand the task back
         stop.set()

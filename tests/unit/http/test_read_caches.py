@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
@@ -145,3 +146,36 @@ def test_generation_reads_keep_at_most_their_size() -> None:
     for task_id in ("t1", "t2", "t1"):
         body(reads, ALICE, task_id)
     assert tasks.reads == 3
+
+
+def test_generation_reads_never_keep_an_answer_past_the_tasks_retention() -> None:
+    finished = datetime(2026, 1, 1, tzinfo=UTC)
+    old, young = ended("old", ALICE), ended("young", ALICE)
+    old.finished_at, young.finished_at = finished - timedelta(days=7), finished - timedelta(seconds=30)
+    tasks, clock = Tasks(old, young), Clock()
+    reads = GenerationReads(
+        tasks, Links(), ttl=60.0, clock=clock, retention=timedelta(days=7), wall_clock=lambda: finished
+    )
+    for task_id in ("old", "old", "young", "young"):
+        body(reads, ALICE, task_id)
+    assert tasks.reads == 3  # the old one each time; the young one kept
+    clock.now += 61.0
+    body(reads, ALICE, "young")
+    assert tasks.reads == 4
+
+
+def test_generation_reads_keep_an_answer_only_until_the_task_may_be_swept() -> None:
+    finished = datetime(2026, 1, 1, tzinfo=UTC)
+    task = ended("t1", ALICE)
+    task.finished_at = finished - timedelta(days=7) + timedelta(seconds=10)  # sweepable in 10 s
+    tasks, clock = Tasks(task), Clock()
+    reads = GenerationReads(
+        tasks, Links(), ttl=60.0, clock=clock, retention=timedelta(days=7), wall_clock=lambda: finished
+    )
+    body(reads, ALICE, "t1")
+    clock.now += 9.0
+    body(reads, ALICE, "t1")
+    assert tasks.reads == 1
+    clock.now += 2.0
+    body(reads, ALICE, "t1")
+    assert tasks.reads == 2

@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 from refgen.clock import utcnow
+from refgen.http.generation_reads import GenerationReads
 from refgen.retention import RetentionSweeper
 from tests.conftest import Server
 from tests.unit.http.test_task_flow import VIDEO, create, poll
 
 
 def test_swept_task_answers_as_an_unknown_task(server: Server) -> None:
+    # the API process lives eight days on too: what it reads is past its retention, never kept
+    runtime = server.runtime
+    server.client.app.state.generation_reads = GenerationReads(  # type: ignore[attr-defined]
+        runtime.service.get,
+        runtime.links,
+        retention=timedelta(days=7),
+        wall_clock=lambda: utcnow() + timedelta(days=8),
+    )
     task_id = create(server, VIDEO)["task_id"]
     [creation] = poll(server, task_id)["creations"]
     assert server.client.get(creation["url"]).status_code == 200

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from refgen.http.errors import install_error_handlers
-from refgen.http.trace import current_trace_id
+from refgen.logs import current_trace_id
 from tests.conftest import Server
 
 ACCESS = re.compile(r'^[\d.:a-z-]+ "(GET|POST) (\S+)" (\d{3}) [\d.]+ms trace_id=([0-9a-f]{32})$')
