@@ -90,10 +90,11 @@ def _sentence_inside(description: str) -> str:
 
 
 def _shown(value: object) -> str:
+    """An environment value quoted (it is text), a value given as a flag as it is; long ones cut."""
     text = value if isinstance(value, str) else repr(value)
     if len(text) > SHOWN_VALUE_LENGTH:
         text = text[: SHOWN_VALUE_LENGTH - 1] + "…"
-    return repr(text)
+    return repr(text) if isinstance(value, str) else text
 
 
 def _undecodable(message: str) -> str:
