@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,13 @@ def run(
     return subprocess.run(
         [REFGEN, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=check
     )
+
+
+def wait_for_a_registered_worker(env: dict[str, str], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not any(w["status"] == "alive" for w in json.loads(run(env, "workers", "--json").stdout)):
+        assert time.monotonic() < deadline, "no worker registered"
+        time.sleep(0.2)
 
 
 def test_keys_create_list_revoke(tmp_path: Path) -> None:
@@ -56,6 +64,8 @@ def test_first_serve_prints_a_key_once_and_revocation_locks_it_out(tmp_path: Pat
     try:
         tokens = re.findall(r"rg_[A-Za-z0-9_-]{40,}", server.log.read_text())
         assert len(set(tokens)) == 1
+        wait_for_a_registered_worker(env)  # it has imported the store (and alembic) by then
+        assert "setup plugin" not in server.log.read_text()  # neither the API nor the worker logs them
         server.token = tokens[0]
         with server.client() as client:
             assert client.get("/ent/v2/tasks/none/creations").json()["reason"] == "TaskNotFound"

@@ -18,6 +18,7 @@ def worker_process_main(settings_data: dict[str, Any], worker_id: str, stop: Sig
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     _stop_when_orphaned(stop)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {worker_id} %(levelname)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # as in the API process
     assembled = assemble_worker(Settings(**settings_data), wake, worker_id=worker_id, migrate=False)
 
     def on_sigterm(signum: int, frame: object) -> None:  # the server gave up waiting: hand the task back
