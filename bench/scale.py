@@ -22,7 +22,6 @@ import base64
 import contextlib
 import io
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -31,8 +30,6 @@ from pathlib import Path
 
 import anyio
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from refgen.domain import TaskKind, TaskState
 from refgen.keys import create_key
@@ -56,10 +53,13 @@ def postgres(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    from tests.services import postgres_server
+    from refgen.testing.postgres import PostgresUnavailable, throwaway_postgres
 
-    with postgres_server() as started:
-        yield started
+    try:
+        with throwaway_postgres() as started:
+            yield started
+    except PostgresUnavailable as exc:
+        raise SystemExit(f"scale benchmark: {exc}; or pass --database-url postgresql://…") from None
 
 
 def fresh_database(admin_url: str) -> str:

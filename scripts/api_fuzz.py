@@ -106,15 +106,6 @@ def run(args: argparse.Namespace) -> int:
         base_url = f"http://127.0.0.1:{port}"
         env = server_env(data_dir, port)
         refgen = [sys.executable, "-m", "refgen"]
-        made = subprocess.run(
-            [*refgen, "keys", "create", "--name", "fuzz"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        )
-        token = made.stdout.strip().splitlines()[-1]
         log = Path(scratch) / "server.log"
         with log.open("wb") as out:
             server = subprocess.Popen(
@@ -125,7 +116,16 @@ def run(args: argparse.Namespace) -> int:
                 start_new_session=True,
             )
         try:
-            wait_ready(base_url, server, log)
+            wait_ready(base_url, server, log)  # first: only `refgen serve` creates the database
+            made = subprocess.run(
+                [*refgen, "keys", "create", "--name", "fuzz"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            )
+            token = made.stdout.strip().splitlines()[-1]
             fuzz = subprocess.run(schemathesis_command(base_url, token, args), cwd=scratch, check=False)
         finally:
             os.killpg(server.pid, signal.SIGTERM)

@@ -23,6 +23,17 @@ from tests.service_fixtures import postgres_url, s3_endpoint
 
 __all__ = ["postgres_url", "s3_endpoint"]  # session fixtures for every tier
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_default_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The per-user default data folder ($XDG_DATA_HOME/refgen) in a temporary folder, for this
+    process and the commands it starts: a test that forgets REFGEN_DATA_DIR never touches the home."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data-home")))
+    yield
+    patch.undo()
+
+
 FAST = WorkerTiming(lease_seconds=5.0, heartbeat_seconds=0.05, poll_seconds=0.02)
 
 

@@ -10,9 +10,7 @@ the tests that need it; otherwise those tests are skipped with the reason.
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,9 +18,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
+
+from refgen.testing.postgres import PostgresUnavailable, throwaway_postgres
 
 REQUIRED = os.environ.get("REFGEN_TEST_REQUIRE_SERVICES") == "1"
 
@@ -40,90 +39,15 @@ def free_port() -> int:
         return port
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if found:
-        return Path(found[-1]).parent
-    pg_ctl = shutil.which("pg_ctl")
-    return Path(pg_ctl).parent if pg_ctl else None
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *args]
-    return args
-
-
 @contextmanager
 def postgres_server() -> Iterator[str]:
-    """A running PostgreSQL; yields a ``postgresql://`` URL of an empty database."""
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        unavailable("PostgreSQL server binaries are not installed (scripts/install-test-services.sh)")
-    assert bin_dir is not None
-    root = Path(tempfile.mkdtemp(prefix="refgen-pg-"))
-    data, sockets = root / "data", root / "run"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = free_port()
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
+    """A running PostgreSQL (:func:`refgen.testing.postgres.throwaway_postgres`); yields a
+    ``postgresql://`` URL of an empty database."""
     try:
-        subprocess.run(
-            _as_postgres(
-                [
-                    str(bin_dir / "initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--no-sync",
-                ]
-            ),
-            check=True,
-            **quiet,
-        )
-        options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        subprocess.run(
-            _as_postgres(
-                [
-                    str(bin_dir / "pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-o",
-                    options,
-                    "-l",
-                    str(root / "log"),
-                    "-w",
-                    "start",
-                ]
-            ),
-            check=True,
-            **quiet,
-        )
-    except (subprocess.CalledProcessError, OSError) as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        unavailable(f"PostgreSQL did not start: {exc}")
-    try:
-        subprocess.run(
-            _as_postgres(
-                [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "refgen"]
-            ),
-            check=True,
-            **quiet,
-        )
-        yield f"postgresql://postgres@127.0.0.1:{port}/refgen"
-    finally:
-        subprocess.run(
-            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            check=False,
-            **quiet,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_postgres() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        unavailable(str(exc))
 
 
 @contextmanager

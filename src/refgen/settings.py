@@ -10,13 +10,18 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from refgen.data_folder import default_data_dir
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REFGEN_", extra="ignore")
 
-    data_dir: Path = Field(Path(".refgen"), description="Folder for the database, files and secret.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder for the database, files and secret; default: $XDG_DATA_HOME/refgen.",
+    )
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite in the data folder.")
     storage_url: str | None = Field(None, description="Folder for files; default: <data_dir>/files.")
     s3_endpoint_url: str | None = Field(
@@ -115,11 +120,15 @@ class Settings(BaseSettings):
         if text.startswith("{"):
             return json.loads(text)
         path = Path(text).expanduser()
+        try:
+            content = path.read_text()
+        except OSError as exc:  # reported as a bad value of this setting, like bad JSON
+            raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
         if path.suffix == ".toml":
             import tomllib
 
-            return tomllib.loads(path.read_text())
-        return json.loads(path.read_text())
+            return tomllib.loads(content)
+        return json.loads(content)
 
     # derived values -------------------------------------------------------------------------------
 

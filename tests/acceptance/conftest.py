@@ -51,6 +51,7 @@ class RunningServer:
     process: subprocess.Popen[bytes] | None = None
     token: str = ""
     extra_args: list[str] = field(default_factory=list)
+    cwd: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -58,7 +59,13 @@ class RunningServer:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [REFGEN, *args], env=self.env, capture_output=True, text=True, timeout=60, check=True
+            [REFGEN, *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         )
 
     def start(self) -> None:
@@ -66,6 +73,7 @@ class RunningServer:
             self.process = subprocess.Popen(
                 [REFGEN, "serve", "--port", str(self.port), *self.extra_args],
                 env=self.env,
+                cwd=self.cwd,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -120,8 +128,8 @@ def refgen_server(tmp_path: Path) -> Iterator[RunningServer]:
         "PYTHONUNBUFFERED": "1",
     }
     server = RunningServer(tmp_path / "data", free_port(), env, tmp_path / "server.log")
+    server.start()  # first: only `refgen serve` creates the database
     server.token = server.cli("keys", "create", "--name", "tester").stdout.strip().splitlines()[-1]
-    server.start()
     yield server
     server.stop()
 

@@ -31,8 +31,8 @@ def callback_server(tmp_path: Path) -> Iterator[RunningServer]:
         "PYTHONUNBUFFERED": "1",
     }
     server = RunningServer(tmp_path / "data", free_port(), env, tmp_path / "server.log")
+    server.start()  # first: only `refgen serve` creates the database
     server.token = server.cli("keys", "create", "--name", "hooks").stdout.strip().splitlines()[-1]
-    server.start()
     yield server
     server.stop()
 

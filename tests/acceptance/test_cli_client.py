@@ -126,6 +126,30 @@ def test_cli_no_wait_then_status_and_download(
     assert cover_path.parent == tmp_path and cover_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_cli_two_results_into_one_folder_never_overwrite(
+    refgen_server: RunningServer, pictures: list[Path], tmp_path: Path
+) -> None:
+    folder = f"{tmp_path / 'posters'}/"
+    saved = []
+    for colour in pictures:
+        made = refgen(refgen_server, "image", "--image", str(colour), "--prompt", "a poster", "-o", folder)
+        assert made.returncode == 0, made.stderr
+        saved.append(Path(made.stdout.strip()))
+    assert len(set(saved)) == 2 and all(p.parent == tmp_path / "posters" for p in saved)
+    task_ids = [p.stem for p in saved]
+    assert [p.name for p in saved] == [f"{t}.png" for t in task_ids]
+
+    again = refgen(refgen_server, "download", task_ids[0], "-o", folder)
+    last = again.stderr.strip().splitlines()[-1]  # after the task's state line
+    assert again.returncode == 2 and last.startswith(f"error: {saved[0]} exists") and "--force" in last
+    saved[0].write_bytes(b"mine")
+    forced = refgen(refgen_server, "download", task_ids[0], "-o", folder, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert saved[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    cover = refgen(refgen_server, "download", task_ids[1], "--file", "cover", "-o", folder, "--no-wait")
+    assert cover.returncode == 0 and Path(cover.stdout.strip()).name.startswith(f"{task_ids[1]}-cover.")
+
+
 def test_cli_no_wait_json_and_vidu_variables(refgen_server: RunningServer, pictures: list[Path]) -> None:
     env = {
         "REFGEN_BASE_URL": "",
@@ -194,7 +218,9 @@ def test_cli_cancel_timeout_and_failed_task(refgen_server: RunningServer, pictur
         "--image",
         str(pictures[0]),
     ]
-    timed_out = refgen(refgen_server, *long_video, "--prompt", "slow", "--timeout", "0.2", "--json")
+    # --timeout 0: the first answer (the task just created) is not final, so this times out
+    # whatever the machine's speed; the render takes seconds, not the time between two requests
+    timed_out = refgen(refgen_server, *long_video, "--prompt", "slow", "--timeout", "0", "--json")
     line = timed_out.stderr.strip().splitlines()[-1]  # after the progress lines
     assert timed_out.returncode == 7 and "keeps running" in line
     task_id = json.loads(timed_out.stdout)["task"]["id"]

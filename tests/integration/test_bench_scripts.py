@@ -7,6 +7,7 @@ synthesizer's, and the GPU benchmark on the CPU with tiny random-weight pipeline
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -107,3 +108,19 @@ def test_gpu_benchmark_runs_on_the_cpu_with_tiny_pipelines(tmp_path: Path) -> No
     for row in measured.values():
         assert isinstance(row["total s"], float) and row["total s"] > 0, row
         assert isinstance(row["s/step"], float), row
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "bench").glob("*.py")))
+def test_bench_scripts_import_nothing_of_the_test_suite(script: str) -> None:
+    """Benchmarks run from the project's install (plus `make bench`'s extra): no pytest, no tests."""
+    tree = ast.parse((ROOT / "bench" / script).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not {name for name in imported if name.split(".")[0] in ("tests", "pytest")}
+
+
+def test_scale_benchmark_starts_without_pytest() -> None:
+    blocked = "import sys; sys.modules['pytest'] = None; sys.modules['tests'] = None; "
+    run = "import runpy; sys.argv = ['scale.py', '--help']; "
+    run += "runpy.run_path('bench/scale.py', run_name='__main__')"
+    assert "Scale-out benchmark" in _run("-c", blocked + run, timeout=120)

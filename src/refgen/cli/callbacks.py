@@ -9,11 +9,12 @@ from typing import Any
 
 import click
 
-from refgen.cli.server import _data_dir_option, _settings
+from refgen.cli.group import CommandGroup
+from refgen.cli.server import _data_dir_option, _settings, open_existing_store
 from refgen.store.base import CallbackAttempt, CallbackDelivery
 
 
-@click.group()
+@click.group(cls=CommandGroup)
 def callbacks() -> None:
     """Inspect and redeliver signed callbacks."""
 
@@ -25,9 +26,7 @@ def callbacks() -> None:
 @_data_dir_option
 def list_callbacks(task_id: str | None, limit: int, as_json: bool, data_dir: Path | None) -> None:
     """List callbacks, oldest first, each with its attempts."""
-    from refgen.resources import open_store
-
-    deliveries = open_store(_settings(data_dir=data_dir)).outbox.list_deliveries(task_id, limit)
+    deliveries = open_existing_store(_settings(data_dir=data_dir)).outbox.list_deliveries(task_id, limit)
     if as_json:
         click.echo(json.dumps([_as_json(d) for d in deliveries], indent=2))
         return
@@ -55,9 +54,9 @@ def redeliver(delivery_id: str, data_dir: Path | None) -> None:
     """
     from datetime import UTC
 
-    from refgen.resources import open_store
-
-    delivery = open_store(_settings(data_dir=data_dir)).outbox.redeliver(delivery_id, datetime.now(UTC))
+    delivery = open_existing_store(_settings(data_dir=data_dir)).outbox.redeliver(
+        delivery_id, datetime.now(UTC)
+    )
     if delivery is None:
         raise click.ClickException(f"no callback {delivery_id!r}")
     click.echo(f"callback {delivery.id} ({delivery.state.value} of task {delivery.task_id}) queued again")

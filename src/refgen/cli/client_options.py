@@ -47,6 +47,8 @@ def image_inputs(values: tuple[str, ...]) -> list[str | Path]:
             out.append(value)
             continue
         path = Path(value).expanduser()
+        if path.is_dir():
+            fail(f"image is a folder, not a picture file: {value}", EXIT_USAGE)
         if not path.is_file():
             fail(f"image not found: {value}", EXIT_USAGE)
         out.append(path)

@@ -16,6 +16,8 @@ import click
 
 from refgen.cli.client_options import connection_options, image_inputs, json_option, make_client, option
 from refgen.cli.exit_codes import EXIT_USAGE, fail, reporting
+from refgen.cli.progress import plural
+from refgen.cli.saving import check_output, force_option
 from refgen.cli.video_options import parse_subject, video_fields, video_options
 from refgen.cli.waiting import wait_and_save, wait_options
 from refgen.client import Client, CreatedTask
@@ -25,12 +27,13 @@ def create_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = connection_options(f)
     f = json_option(f)
     f = wait_options(f)
+    f = force_option(f)
     return option(
         "-o",
         "--output",
         type=click.Path(dir_okay=True),
-        help="Save the result here (a file, or a folder, or a path ending in '/', to keep the file's name). "
-        "Without it, the result's URL is printed.",
+        help="Save the result here: a file, or a folder (or a path ending in '/') to save it there as "
+        "<task id>.<ext>. An existing file is kept unless --force. Without -o, the result's URL is printed.",
     )(f)
 
 
@@ -55,7 +58,7 @@ def _describe(task: CreatedTask) -> str:
     if duration:
         parts.append(f"{duration} s")
     parts += [task.resolution, getattr(task, "aspect_ratio", "")]
-    parts += [f"seed {task.seed}", f"{task.credits} credits"]
+    parts += [f"seed {task.seed}", plural(task.credits, "credit")]
     return ", ".join(p for p in parts if p)
 
 
@@ -68,7 +71,9 @@ def run_create(
     as_json: bool,
     no_wait: bool,
     timeout: float,
+    force: bool,
 ) -> None:
+    check_output(output, force=force)
     task_id = ""
     with reporting(as_json), make_client(base_url, api_key) as client:
         task = create(client)
@@ -81,7 +86,7 @@ def run_create(
             return
         click.echo(f"task {task_id} created ({_describe(task)})", err=True)
         with reporting(as_json, task_id):
-            wait_and_save(client, task_id, output=output, timeout=timeout, as_json=as_json)
+            wait_and_save(client, task_id, output=output, timeout=timeout, as_json=as_json, force=force)
 
 
 def run_create_command(create: Callable[[Client], CreatedTask], options: dict[str, Any]) -> None:
@@ -89,7 +94,7 @@ def run_create_command(create: Callable[[Client], CreatedTask], options: dict[st
     run_create(create, **{name: options[name] for name in RUN_OPTIONS})
 
 
-RUN_OPTIONS = ("base_url", "api_key", "output", "as_json", "no_wait", "timeout")
+RUN_OPTIONS = ("base_url", "api_key", "output", "as_json", "no_wait", "timeout", "force")
 
 
 @click.command(context_settings={"auto_envvar_prefix": "REFGEN_VIDEO"})
@@ -265,6 +270,7 @@ def image(
     payload: str | None,
     callback_url: str | None,
     output: str | None,
+    force: bool,
     as_json: bool,
     no_wait: bool,
     timeout: float,
@@ -298,4 +304,5 @@ def image(
         as_json=as_json,
         no_wait=no_wait,
         timeout=timeout,
+        force=force,
     )

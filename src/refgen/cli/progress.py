@@ -129,3 +129,8 @@ def human_size(n: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GB"
+
+
+def plural(count: int, word: str) -> str:
+    """``1 credit``, ``2 credits``, ``0 credits``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

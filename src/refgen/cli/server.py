@@ -11,9 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from refgen import __version__
+from refgen.cli.group import CommandGroup
 from refgen.errors import RefgenError
 from refgen.logs import configure_logging
 from refgen.settings import Settings
+from refgen.settings_errors import load_settings
+
+if TYPE_CHECKING:
+    from refgen.resources import ServerStore
 
 if TYPE_CHECKING:
     from refgen.runtime import Runtime
@@ -22,11 +27,19 @@ log = logging.getLogger("refgen")
 
 
 def _settings(**overrides: Any) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**values)
-    except ValueError as exc:
-        raise click.UsageError(f"invalid settings: {exc}") from None
+    """Settings from the environment and the flags given (a bad one stops the command: one line each)."""
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def open_existing_store(settings: Settings) -> ServerStore:
+    """The store of a database that exists: commands other than ``serve`` never create one."""
+    from refgen.data_folder import missing_database
+    from refgen.resources import open_store
+
+    problem = missing_database(settings.resolved_database_url, configured=settings.database_url is not None)
+    if problem is not None:
+        raise click.ClickException(problem)
+    return open_store(settings)
 
 
 def _refuse_single_machine(settings: Settings, *, api: bool, what: str) -> None:
@@ -48,7 +61,8 @@ def _data_dir_option(f: Any) -> Any:
         type=click.Path(path_type=Path),
         envvar="REFGEN_DATA_DIR",
         show_envvar=True,
-        help="Folder for the database, files and secret [default: ./.refgen].",
+        help="Folder for the database, files and secret [default: $XDG_DATA_HOME/refgen, "
+        "else ~/.local/share/refgen].",
     )(f)
 
 
@@ -197,7 +211,7 @@ def worker(models: str | None, metrics_port: int | None, data_dir: Path | None) 
             server.stop()
 
 
-@click.group()
+@click.group(cls=CommandGroup)
 def keys() -> None:
     """Manage API keys."""
 
@@ -214,11 +228,10 @@ def keys() -> None:
 def keys_create(name: str, credits: int | None, concurrency: int | None, data_dir: Path | None) -> None:
     """Create a key; its token is the last line printed (shown only once)."""
     from refgen.keys import create_key
-    from refgen.resources import open_store
     from refgen.tokens import TokenCipher, load_or_create_secret
 
     settings = _settings(data_dir=data_dir)
-    store = open_store(settings)
+    store = open_existing_store(settings)
     cipher = TokenCipher(load_or_create_secret(settings.data_dir, settings.secret_key))
     try:
         key, token = create_key(
@@ -238,8 +251,6 @@ def keys_create(name: str, credits: int | None, concurrency: int | None, data_di
 @_data_dir_option
 def keys_list(as_json: bool, data_dir: Path | None) -> None:
     """List keys (never their tokens)."""
-    from refgen.resources import open_store
-
     rows = [
         {
             "name": k.name,
@@ -248,7 +259,7 @@ def keys_list(as_json: bool, data_dir: Path | None) -> None:
             "created_at": k.created_at.isoformat(),
             "revoked": k.revoked_at is not None,
         }
-        for k in open_store(_settings(data_dir=data_dir)).keys.list_keys()
+        for k in open_existing_store(_settings(data_dir=data_dir)).keys.list_keys()
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -269,9 +280,7 @@ def keys_revoke(name: str, data_dir: Path | None) -> None:
     """Revoke the key NAME; its tasks stay, its token stops working."""
     from datetime import UTC, datetime
 
-    from refgen.resources import open_store
-
-    if not open_store(_settings(data_dir=data_dir)).keys.revoke_key(name, datetime.now(UTC)):
+    if not open_existing_store(_settings(data_dir=data_dir)).keys.revoke_key(name, datetime.now(UTC)):
         raise click.ClickException(f"no active key named {name!r}")
     click.echo(f"revoked key {name!r}")
 
@@ -283,12 +292,10 @@ def workers(as_json: bool, data_dir: Path | None) -> None:
     """List registered worker processes: host, pid, models, last seen, alive or not."""
     from datetime import UTC, datetime
 
-    from refgen.resources import open_store
-
     settings = _settings(data_dir=data_dir)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
-    for w in open_store(settings).workers.list_workers():
+    for w in open_existing_store(settings).workers.list_workers():
         status = (
             "stopped" if w.stopped_at else ("alive" if w.alive(now, settings.lease_seconds) else "silent")
         )

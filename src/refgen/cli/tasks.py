@@ -11,7 +11,6 @@ in :mod:`refgen.cli.waiting`.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Literal
 
 import click
@@ -19,8 +18,9 @@ import click
 from refgen.cli.client_options import connection_options, json_option, make_client, option
 from refgen.cli.create import image, img2video, start_end, text2video, video
 from refgen.cli.exit_codes import reporting
-from refgen.cli.progress import DownloadDisplay
-from refgen.cli.waiting import wait_and_save, wait_options
+from refgen.cli.progress import DownloadDisplay, plural
+from refgen.cli.saving import check_output, force_option, save_target
+from refgen.cli.waiting import download_wait_options, wait_and_save
 
 __all__ = [
     "COMMANDS",
@@ -51,7 +51,7 @@ def status(task_id: str, as_json: bool, base_url: str | None, api_key: str | Non
     line = f"{generation.id}: {generation.state}{progress}"
     if generation.err_code:
         line += f" ({generation.err_code})"
-    click.echo(f"{line}, {generation.credits} credits")
+    click.echo(f"{line}, {plural(generation.credits, 'credit')}")
     for creation in generation.creations:
         click.echo(f"  url: {creation.url}")
         click.echo(f"  cover_url: {creation.cover_url}")
@@ -88,7 +88,7 @@ WHICH: dict[str, Literal["url", "cover_url", "watermarked_url"]] = {
     type=click.Path(dir_okay=True),
     default=".",
     show_default=True,
-    help="File to save to, or a folder (or a path ending in '/') to keep the file's name.",
+    help="File to save to, or a folder (or a path ending in '/'): saved there as <task id>.<ext>.",
 )
 @option(
     "--file",
@@ -99,14 +99,16 @@ WHICH: dict[str, Literal["url", "cover_url", "watermarked_url"]] = {
     help="The video or image itself, its cover JPEG, or the watermarked copy.",
 )
 @option("--index", type=click.IntRange(min=0), default=0, show_default=True, help="Which creation.")
+@force_option
 @json_option
-@wait_options
+@download_wait_options
 @connection_options
 def download(
     task_id: str,
     output: str,
     which: str,
     index: int,
+    force: bool,
     as_json: bool,
     no_wait: bool,
     timeout: float,
@@ -114,16 +116,26 @@ def download(
     api_key: str | None,
 ) -> None:
     """Save a task's result; waits for the task to end first (unless --no-wait)."""
+    check_output(output, force=force)
     with reporting(as_json, task_id), make_client(base_url, api_key) as client:
         if no_wait:
-            with DownloadDisplay(Path(output).name or output) as bytes_display:
+            generation = client.get(task_id)
+            target = save_target(output, generation, index=index, which=WHICH[which], force=force)
+            with DownloadDisplay(target.name) as bytes_display:
                 saved = client.download(
-                    task_id, output, index=index, which=WHICH[which], on_progress=bytes_display
+                    generation, target, index=index, which=WHICH[which], on_progress=bytes_display
                 )
             click.echo(json.dumps({"id": task_id, "output": str(saved)}) if as_json else str(saved))
             return
         wait_and_save(
-            client, task_id, output=output, timeout=timeout, as_json=as_json, which=WHICH[which], index=index
+            client,
+            task_id,
+            output=output,
+            timeout=timeout,
+            as_json=as_json,
+            which=WHICH[which],
+            index=index,
+            force=force,
         )
 
 

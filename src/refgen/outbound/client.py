@@ -153,9 +153,13 @@ class GuardedClient:
                 ) as response:
                     status = response.status_code
                     if status in _REDIRECT_STATUSES:
-                        raise _error(ImageDownloadFailure, field, f"HTTP {status} without a Location header")
+                        raise _error(
+                            ImageDownloadFailure,
+                            field,
+                            f"the URL answered {status} without a Location header",
+                        )
                     if not 200 <= status < 300:
-                        raise _error(ImageDownloadFailure, field, f"HTTP {status}")
+                        raise _error(ImageDownloadFailure, field, f"the URL answered {status}")
                     return b"".join([chunk async for chunk in response.aiter_raw()])
         except TimeoutError:
             raise _error(ImageDownloadFailure, field, f"timed out after {self.timeout:g} s") from None

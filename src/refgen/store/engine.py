@@ -22,6 +22,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from refgen.errors import StoreError
+
+DRIVER_EXTRAS = {"postgresql": "postgres"}
+"""Database backends whose driver ships in a package extra, and that extra."""
+
 BEGIN_IMMEDIATE = "refgen_begin_immediate"
 """Execution option: on SQLite, start this connection's transactions with ``BEGIN IMMEDIATE``."""
 
@@ -50,7 +55,16 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    try:
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:  # the driver of this database is an extra
+        extra = DRIVER_EXTRAS.get(parsed.get_backend_name())
+        if extra is None:
+            raise
+        raise StoreError(
+            f"{parsed.get_backend_name()} databases need the {extra} extra: pip install 'refgen[{extra}]' "
+            f"({exc})"
+        ) from None
 
 
 def is_configured_sqlite(engine: Engine) -> bool:

@@ -149,7 +149,7 @@ def test_fetch_ok(server: Running) -> None:
 
 
 def test_fetch_404_is_download_failure(server: Running) -> None:
-    with pytest.raises(ImageDownloadFailure, match=r"images\[0\] \(HTTP 404\)"):
+    with pytest.raises(ImageDownloadFailure, match=r"images\[0\] \(the URL answered 404\)"):
         get(LOOPBACK, server.url("/missing"))
 
 

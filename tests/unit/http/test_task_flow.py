@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,20 +202,35 @@ def test_success_charges_the_balance(server: Server) -> None:
     assert key.credits == 1
 
 
-def test_per_key_concurrency_keeps_extra_tasks_queueing(slow_server: Server) -> None:
-    token = slow_server.new_token("single", concurrency=1)
-    first = create(slow_server, VIDEO, token=token)
-    second = create(slow_server, VIDEO, token=token)
-    assert (
-        poll(slow_server, first["task_id"], until=("processing", "success"), token=token)["state"]
-        == "processing"
-    )
-    time.sleep(0.3)
-    body = slow_server.client.get(
+@pytest.fixture
+def gated_server(tmp_path: Path) -> Iterator[tuple[Server, threading.Event]]:
+    """Two workers on a backend whose tasks stay processing until the event is set."""
+    gate = threading.Event()
+    backend = FakeBackend(steps=2, delay_per_step=1.0, sleep=lambda seconds: gate.wait())
+    servers = make_server(tmp_path, workers=2, backend=backend)
+    try:
+        yield next(servers), gate
+    finally:
+        gate.set()  # let a held task end so the workers can stop
+        servers.close()
+
+
+def test_per_key_concurrency_keeps_extra_tasks_queueing(gated_server: tuple[Server, threading.Event]) -> None:
+    server, gate = gated_server
+    token = server.new_token("single", concurrency=1)
+    first = create(server, VIDEO, token=token)
+    second = create(server, VIDEO, token=token)
+    poll(server, first["task_id"], until=("processing",), token=token)
+    # the first task cannot end while the gate is shut, so the key stays at its concurrency and the
+    # idle second worker must leave the second task queued, however long this takes
+    assert server.backend.jobs and len(server.backend.jobs) == 1
+    body = server.client.get(
         f"/ent/v2/tasks/{second['task_id']}/creations", headers={"Authorization": f"Token {token}"}
     ).json()
     assert body["state"] == "queueing"
-    poll(slow_server, second["task_id"], token=token)
+    gate.set()
+    poll(server, first["task_id"], token=token)
+    poll(server, second["task_id"], token=token)
 
 
 def test_file_links_are_signed_and_served_in_ranges(server: Server) -> None:

@@ -189,7 +189,7 @@ def test_client_refuses_redirect_to_non_http_url(location: str) -> None:
 def test_client_non_2xx_is_a_download_failure() -> None:
     network = ScriptedNetwork(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
     resolver = FakeResolver({"images.example": [PUBLIC]})
-    with pytest.raises(ImageDownloadFailure, match=r"images\[0\] \(HTTP 404\)"):
+    with pytest.raises(ImageDownloadFailure, match=r"images\[0\] \(the URL answered 404\)"):
         get("http://images.example/", network, resolver)
 
 

@@ -31,7 +31,9 @@ class FakeFetcher:
             if "forbidden" in url:
                 raise AddressForbidden(f"Address not allowed: {field}", field=field)
             if "bad" in url:
-                raise ImageDownloadFailure(f"Image could not be downloaded: {field} (HTTP 404)", field=field)
+                raise ImageDownloadFailure(
+                    f"Image could not be downloaded: {field} (the URL answered 404)", field=field
+                )
             return url.encode()
         except asyncio.CancelledError:
             self.cancelled.append(url)
