@@ -193,15 +193,6 @@ def main() -> None:
             "REFGEN_MAX_QUEUED_TASKS": "1000000",
             "REFGEN_MAX_QUEUED_PER_KEY": "1000000",
         }
-        made = subprocess.run(
-            [sys.executable, "-m", "refgen", "keys", "create", "--name", "bench"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-        token = made.stdout.strip().splitlines()[-1].strip()
         refgen_port, bare_port = free_port(), free_port()
         serve = [sys.executable, "-m", "refgen", "serve", "--port", str(refgen_port), "--workers", "1"]
         with (
@@ -209,8 +200,17 @@ def main() -> None:
             process([sys.executable, "-c", BARE_APP, str(bare_port)], env, Path(tmp) / "bare.log"),
         ):
             base = f"http://127.0.0.1:{refgen_port}"
-            wait_until_up(f"{base}/healthz")
+            wait_until_up(f"{base}/healthz")  # serve has made the database: a key can be added now
             wait_until_up(f"http://127.0.0.1:{bare_port}/")
+            made = subprocess.run(
+                [sys.executable, "-m", "refgen", "keys", "create", "--name", "bench"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            )
+            token = made.stdout.strip().splitlines()[-1].strip()
             body = {"model": "viduq1", "images": [reference()], "prompt": "benchmark", "aspect_ratio": "1:1"}
             task_id = request("POST", f"{base}/ent/v2/reference2video", token, body)["task_id"]
             deadline = time.monotonic() + 300

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,20 @@ def test_connections_benchmark_prints_latencies_with_and_without_a_flood() -> No
     assert "open files limit 1024 (hard 1024); at most 768 HTTP connections" in out, out
     for line in ("no flood", "300 held", "ratio held/no flood p50", "after the flood"):
         assert line in out, out
+
+
+def test_api_benchmark_prints_reads_and_creates_beside_bare_fastapi() -> None:
+    if shutil.which("wrk") is None:
+        unavailable("wrk is not installed (scripts/install-test-services.sh installs it)")
+    out = _run("bench/api.py", "--seconds", "1", "--connections", "4", "--threads", "1")
+    for line in (
+        "bare FastAPI GET /",
+        "refgen GET /healthz",
+        "refgen GET …/creations",
+        "POST reference2video",
+    ):
+        assert line in out, out
+    assert out.count("ratio") == 2 and "(target ≥ 150/s)" in out, out
 
 
 def test_cutout_benchmark_scores_both_methods() -> None:
