@@ -168,10 +168,8 @@ def main() -> None:
                     "--seconds", str(args.seconds), "--render", name, str(out), *(str(r) for r in refs)
                 )
                 figures[label] = json.loads(line.strip().splitlines()[-1])
-                rss = figures[label]["rss_peak"] / 2**20
-                print(
-                    f"{name:<18}{f'{len(refs)} x {label}':>16}{rss:>8.0f} MiB{figures[label]['seconds']:>10.2f}"
-                )
+                rss, seconds = figures[label]["rss_peak"] / 2**20, figures[label]["seconds"]
+                print(f"{name:<18}{f'{len(refs)} x {label}':>16}{rss:>8.0f} MiB{seconds:>10.2f}")
             big, base = (figures[label] for label in figures)
             print(
                 f"{name:<18}{'ratio large/1 MP':>16}{big['rss_peak'] / base['rss_peak']:>10.2f} x"
