@@ -31,7 +31,7 @@ FEED_CHUNK = 1 << 16
 INFLATE_CHUNK = 1 << 20
 """Compressed bytes fed to zlib, and raw bytes taken out of it, at a time while checking."""
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type → samples per pixel
-_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 """Adam7 passes: first column, first row, column step, row step."""
 
 
@@ -84,7 +84,7 @@ def png_raw_size(width: int, height: int, depth: int, channels: int, *, interlac
         return rows(width, height)
     return sum(
         rows(math.ceil(max(0, width - x0) / dx), math.ceil(max(0, height - y0) / dy))
-        for x0, y0, dx, dy in _ADAM7
+        for x0, y0, dx, dy in ADAM7
     )
 
 
