@@ -58,6 +58,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/cutout.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/speech.py
+	$(BIN)/python bench/big_references.py
 
 # the HTTP API against its own OpenAPI document: every schemathesis phase and check, thousands of requests
 fuzz: $(TEST_STAMP)

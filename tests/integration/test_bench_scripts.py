@@ -1,8 +1,8 @@
 """The benchmarks under ``bench/`` still run and print their figures (no timing is asserted).
 
 They are scripts, so nothing else would notice when a change to the code they drive breaks them.
-Each runs here once on the smallest settings: the compositor's, the cut-out scorer's, the speech
-synthesizer's, and the GPU benchmark on the CPU with tiny random-weight pipelines.
+Each runs here once on the smallest settings: the compositor's, the cut-out scorer's, the large
+references', the speech synthesizer's, and the GPU benchmark on the CPU with tiny random-weight pipelines.
 """
 
 from __future__ import annotations
@@ -66,6 +66,14 @@ def test_cutout_benchmark_scores_both_methods() -> None:
     assert "3 composites" in out
     assert "shipped: border + colour seed" in out and "border seed only" in out
     assert "astronaut photo" in out and out.count(" piece(s)") == 2, out  # her IoU and pieces, by method
+
+
+def test_big_references_benchmark_prints_peak_memory_of_both_kinds() -> None:
+    out = _run("bench/big_references.py", "--megapixels", "2", "--count", "2", "--seconds", "1")
+    assert "built 2 references of 2 MP" in out, out
+    for line in ("reference2video", "reference2image", "2 x 2 MP", "2 x 1 MP", "ratio large/1 MP"):
+        assert line in out, out
+    assert out.count(" MiB ") >= 4, out
 
 
 def test_speech_benchmark_prints_cpu_per_line() -> None:

@@ -56,12 +56,13 @@ from refgen.generation import CancelToken, Frame, GenerationJob, ImageOutput, Pr
 from refgen.media.caption import caption
 from refgen.media.cutout import Cutout, cut_out
 from refgen.media.draft_motion import DraftMotion
-from refgen.media.images import load_rgba
+from refgen.media.images import FULL_SIZE, DecodeSize, load_rgba
 from refgen.media.morph import Morph
 from refgen.media.music import synthesize_music
 from refgen.media.photo_motion import PhotoMotion
-from refgen.media.scene import Reference, Scene
+from refgen.media.scene import Reference, Scene, decode_size
 from refgen.media.soundtrack import soundtrack
+from refgen.media.subject_layer import RGBA
 
 SAMPLE_RATE = 48_000
 PROGRESS_EVERY = 6  # frames
@@ -106,7 +107,7 @@ class CompositorBackend:
             sound = pool.submit(soundtrack, job, SAMPLE_RATE) if job.kind.makes_video else None
             # start-end2video morphs whole pictures: it needs no cut-outs
             morph = job.kind is TaskKind.START_END_TO_VIDEO
-            references = [] if morph else self.references(job.references)
+            references = [] if morph else self.references(job.references, decode_size(job.width, job.height))
             audio = sound.result() if sound is not None else None
         _check(cancel)
         if job.kind == TaskKind.IMAGE:
@@ -123,17 +124,20 @@ class CompositorBackend:
             sample_rate=SAMPLE_RATE,
         )
 
-    def references(self, paths: Sequence[Path]) -> list[Reference]:
-        """Load and cut out every reference (in parallel; cut-outs are cached by content)."""
-        datas = [Path(p).read_bytes() for p in paths]
-        if len(datas) <= 1:
-            return [self._reference(d) for d in datas]
-        with ThreadPoolExecutor(max_workers=min(4, len(datas))) as pool:  # OpenCV releases the GIL
-            return list(pool.map(self._reference, datas))
+    def references(self, paths: Sequence[Path], size: DecodeSize = FULL_SIZE) -> list[Reference]:
+        """Load every reference, reduced to what ``size`` asks, and cut it out.
 
-    def _reference(self, data: bytes) -> Reference:
-        rgba = load_rgba(data)
-        key = hashlib.sha256(data).hexdigest()
+        The pictures are decoded one at a time, so that only one is ever at full size (a PNG is
+        decoded whole before it is reduced); the cut-outs run in parallel (OpenCV releases the GIL)
+        and are cached by content.
+        """
+        loaded = [(load_rgba(p, size), _digest(p)) for p in paths]
+        if len(loaded) <= 1:
+            return [self._reference(*item) for item in loaded]
+        with ThreadPoolExecutor(max_workers=min(4, len(loaded))) as pool:
+            return list(pool.map(lambda item: self._reference(*item), loaded))
+
+    def _reference(self, rgba: RGBA, key: str) -> Reference:
         with self._lock:
             cut = self._masks.get(key)
             if cut is not None:
@@ -145,6 +149,12 @@ class CompositorBackend:
                 while len(self._masks) > CACHE_SIZE:
                     self._masks.popitem(last=False)
         return Reference(rgba, cut)
+
+
+def _digest(path: Path) -> str:
+    """The file's SHA-256, read a block at a time: the cut-out cache's key."""
+    with Path(path).open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _warm_up() -> None:
@@ -185,7 +195,7 @@ def _clip(job: GenerationJob, references: Sequence[Reference]) -> Clip:
     if job.kind is TaskKind.START_END_TO_VIDEO:
         if len(job.references) != 2:
             raise BackendError(f"start-end2video takes two pictures, got {len(job.references)}")
-        start, end = (load_rgba(Path(p).read_bytes()) for p in job.references)
+        start, end = (load_rgba(p, decode_size(job.width, job.height)) for p in job.references)
         return Morph(job, start, end)
     if job.kind is TaskKind.TEXT_TO_VIDEO:
         return DraftMotion(job)

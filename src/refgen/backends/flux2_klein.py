@@ -118,7 +118,9 @@ class Flux2KleinBackend(DiffusersBackend):
         plan = self.plan(job)
         control = StepControl(plan.steps, progress, cancel)
         control.start()
-        references, _ = prepare_references(job.references, plan.reference_slots, plan.collage_size)
+        references, _ = prepare_references(
+            job.references, plan.reference_slots, plan.collage_size, pixels=plan.reference_pixels
+        )
         references = [fit_pixels(r, plan.reference_pixels, MIN_REFERENCE_SIDE) for r in references]
         kwargs: dict[str, Any] = {
             "image": references or None,

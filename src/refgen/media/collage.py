@@ -12,12 +12,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from refgen.media.images import load_rgba
+from refgen.media.images import FULL_SIZE, DecodeSize, load_rgba
 
 
-def load_reference(path: Path | str) -> Image.Image:
-    """A reference as an RGB PIL image, any transparency composited onto white."""
-    rgba = load_rgba(Path(path)).astype(np.float32)
+def load_reference(path: Path | str, size: DecodeSize = FULL_SIZE) -> Image.Image:
+    """A reference as an RGB PIL image, reduced to what ``size`` asks, any transparency composited
+    onto white."""
+    rgba = load_rgba(Path(path), size)
+    if int(rgba[..., 3].min()) == 255:  # opaque: nothing to composite
+        return Image.fromarray(np.ascontiguousarray(rgba[..., :3]), "RGB")
+    rgba = rgba.astype(np.float32)
     alpha = rgba[..., 3:4] / 255.0
     rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
     return Image.fromarray(np.asarray(np.clip(rgb + 0.5, 0, 255), dtype=np.uint8), "RGB")
@@ -74,12 +78,17 @@ def fit_pixels(image: Image.Image, max_pixels: int, min_side: int = 1) -> Image.
 
 
 def prepare_references(
-    paths: Sequence[Path], slots: int, canvas: tuple[int, int]
+    paths: Sequence[Path], slots: int, canvas: tuple[int, int], *, pixels: int = 0
 ) -> tuple[list[Image.Image], list[int]]:
     """Load the references and fit them into at most ``slots`` images: with more references than
     slots, the later ones are tiled together (:func:`group_sizes`, :func:`collage`) on canvases of
-    size ``canvas``. Never drops one. Returns the images and the group sizes."""
-    images = [load_reference(p) for p in paths]
+    size ``canvas``. Never drops one. Returns the images and the group sizes.
+
+    A model sees a reference at most as large as ``canvas`` (fitted inside it), or at most
+    ``pixels`` pixels where the caller then scales it to that budget (:func:`fit_pixels`): each is
+    decoded, one at a time, reduced to no more than that asks."""
+    needed = DecodeSize(contain=canvas, pixels=pixels)
+    images = [load_reference(p, needed) for p in paths]
     sizes = group_sizes(len(images), max(1, slots))
     out: list[Image.Image] = []
     start = 0

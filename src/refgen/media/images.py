@@ -14,6 +14,15 @@ Dimensions are read from the header with the format's Pillow plugin *before* any
 The plugin classes are constructed directly instead of through ``Image.open``, so Pillow's own
 decompression-bomb check (a process-wide warning filter) never runs: our limit (40 megapixels) is
 lower than Pillow's and is checked first, which keeps validation thread-safe and warning-free.
+Validation never decodes the pixels at full size either: that the pixel data is whole is checked
+by :mod:`refgen.media.integrity`.
+
+A worker decodes a picture no larger than its output uses (:class:`DecodeSize`): a JPEG straight
+at 1/2, 1/4 or 1/8 of its size (libjpeg's DCT scaling, Pillow's ``draft``), so the full-size
+picture never exists; any other format at full size, then at once reduced by a whole factor
+(``Image.reduce``, a box average) and the full-size copy released. A 40-megapixel photo for a 1080p
+video is decoded at 10 megapixels, a third of the memory, and a picture no larger than the output
+uses is decoded as it is.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 import re
 import struct
 import zlib
@@ -30,10 +40,11 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 from PIL.ImageFile import ImageFile
 
 from refgen.errors import ImageFormatInvalid, PageSizeOutOfRange
+from refgen.media.integrity import check_pixel_data
 
 MAX_DATA_URL_BYTES = 10 * 1024 * 1024
 """Largest decoded data URL payload."""
@@ -80,6 +91,34 @@ class ImageInfo:
         return _CONTENT_TYPES[self.format][1]
 
 
+@dataclass(frozen=True)
+class DecodeSize:
+    """How much of a picture's resolution an output uses, so that it can be decoded reduced.
+
+    A picture is decoded at the least scale (never above 1) that keeps all three: it still covers
+    ``cover`` (width, height), as a backdrop is cropped to cover the frame; fitted inside
+    ``contain`` it still fills it on one side, as a subject or a model's reference input is fitted
+    into its box; and it keeps at least ``pixels`` pixels, for an input sized by a pixel budget.
+    A zero asks nothing. The decoded picture is never smaller than asked, only up to twice larger
+    (the reductions come in whole factors).
+    """
+
+    cover: tuple[int, int] = (0, 0)
+    contain: tuple[int, int] = (0, 0)
+    pixels: int = 0
+
+    def scale(self, width: int, height: int) -> float:
+        """The least scale of a ``width`` × ``height`` picture (as displayed) that keeps what is asked."""
+        cover = max(self.cover[0] / width, self.cover[1] / height)
+        contain = min(self.contain[0] / width, self.contain[1] / height)
+        budget = math.sqrt(self.pixels / (width * height))
+        return min(1.0, max(cover, contain, budget))
+
+
+FULL_SIZE = DecodeSize(cover=(2**31, 2**31))
+"""Decode at full size."""
+
+
 def parse_data_url(s: str, field: str) -> bytes:
     """Decode ``data:image/<type>;base64,<data>``; the declared type is not trusted, only required.
 
@@ -120,7 +159,8 @@ def inspect_image(data: bytes, field: str) -> ImageInfo:
     """Validate an image's bytes against the contract's rules and say what it is.
 
     Order: byte size, magic bytes, header dimensions (no pixels decoded), pixel budget, minimum side,
-    aspect ratio, then a full decode to prove the pixels are readable.
+    aspect ratio, then a check that the pixel data is whole, never decoding it at full size
+    (:func:`refgen.media.integrity.check_pixel_data`).
     """
     if len(data) > MAX_IMAGE_BYTES:
         raise _too_large(field, MAX_IMAGE_BYTES, "image")
@@ -147,7 +187,7 @@ def inspect_image(data: bytes, field: str) -> ImageInfo:
             )
         width, height = _displayed_size(image)
         try:
-            image.load()
+            check_pixel_data(image, data)
         except _DECODE_ERRORS:
             raise ImageFormatInvalid(f"image data is truncated or corrupt: {field}", field=field) from None
     finally:
@@ -165,22 +205,71 @@ def displayed_size(source: Path | str | bytes) -> tuple[int, int]:
         image.close()
 
 
-def load_rgba(source: Path | str | bytes) -> npt.NDArray[np.uint8]:
-    """Decode an already validated image to an RGBA uint8 array ``(H, W, 4)``, EXIF orientation applied."""
+def load_rgba(source: Path | str | bytes, size: DecodeSize = FULL_SIZE) -> npt.NDArray[np.uint8]:
+    """Decode an already validated image to an RGBA uint8 array ``(H, W, 4)``, EXIF orientation
+    applied, reduced to what ``size`` asks (see :class:`DecodeSize` and the module docstring)."""
+    image = decode(source, size)
+    try:
+        rgba = image.convert("RGBA")
+    finally:
+        image.close()
+    return np.asarray(rgba, dtype=np.uint8).copy()
+
+
+def decode(source: Path | str | bytes, size: DecodeSize = FULL_SIZE) -> Image.Image:
+    """An already validated image's pixels, reduced to what ``size`` asks and turned upright, in the
+    mode they decode to (16-bit greyscale as its top eight bits). The caller closes it."""
     image = _open_stored(source)
     try:
         w, h = image.size
         if w * h > MAX_PIXELS:
             raise PageSizeOutOfRange(f"image declares {w}x{h} pixels")
+        orientation = _orientation(image)
+        scale = size.scale(*((h, w) if orientation in (5, 6, 7, 8) else (w, h)))
+        wanted = (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale)))  # as stored
         try:
+            if scale < 1:
+                image.draft(None, wanted)  # a JPEG decodes at 1/2, 1/4 or 1/8 of its size; others ignore it
             image.load()
-            ImageOps.exif_transpose(image, in_place=True)  # no copy of a picture already upright
-            rgba = _eight_bit(image).convert("RGBA")
+            out = _upright(_reduced(_eight_bit(image), wanted), orientation)
         except _DECODE_ERRORS:
             raise ImageFormatInvalid("image data is truncated or corrupt") from None
-    finally:
+    except BaseException:
         image.close()
-    return np.asarray(rgba, dtype=np.uint8).copy()
+        raise
+    if out is not image:
+        image.close()  # the full-size pixels go now, before the next picture is decoded
+    return out
+
+
+_REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA"})
+"""Modes ``Image.reduce`` averages correctly (a palette's indices, for one, must not be averaged)."""
+_TRANSPOSES = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""EXIF orientation → the transpose that turns the stored pixels upright (as ``ImageOps.exif_transpose``)."""
+
+
+def _reduced(image: Image.Image, wanted: tuple[int, int]) -> Image.Image:
+    """``image`` reduced by the largest whole factor that keeps it at least ``wanted``; the input
+    is left to the caller to close (the full-size pixels go with it)."""
+    factor = min(image.width // wanted[0], image.height // wanted[1])
+    if factor < 2:
+        return image
+    if image.mode not in _REDUCIBLE:
+        image = image.convert("RGBA")
+    return image.reduce(factor)
+
+
+def _upright(image: Image.Image, orientation: int) -> Image.Image:
+    method = _TRANSPOSES.get(orientation)
+    return image if method is None else image.transpose(method)
 
 
 _WIDE_GREY = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
@@ -196,12 +285,22 @@ def _eight_bit(image: Image.Image) -> Image.Image:
 
 
 def _open_stored(source: Path | str | bytes) -> ImageFile:
-    """An already validated image (bytes or a file), opened lazily: only its header is read."""
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    fmt = sniff_format(data)
+    """An already validated image (bytes or a file), opened lazily: only its header is read (a file
+    is read from disk as it is decoded, never whole into memory)."""
+    if isinstance(source, bytes):
+        fmt = sniff_format(source)
+        if fmt is None:
+            raise ImageFormatInvalid("image format is invalid, use PNG, JPEG or WebP")
+        return _open_lazily(source, fmt, "image")
+    path = Path(source)
+    with path.open("rb") as f:
+        fmt = sniff_format(f.read(12))
     if fmt is None:
         raise ImageFormatInvalid("image format is invalid, use PNG, JPEG or WebP")
-    return _open_lazily(data, fmt, "image")
+    try:
+        return _PLUGINS[fmt](str(path))  # the image owns the file and closes it
+    except (*_DECODE_ERRORS, Image.DecompressionBombError):
+        raise ImageFormatInvalid(f"image data is not a readable {fmt.upper()}") from None
 
 
 def _open_lazily(data: bytes, fmt: ImageFormat, field: str) -> ImageFile:

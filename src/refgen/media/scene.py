@@ -23,6 +23,7 @@ from refgen.generation import Frame, GenerationJob
 from refgen.media.backdrop import Color, cover, draft_scene, prompt_palette, studio_backdrop, subject_palette
 from refgen.media.camera import Camera, movement_factor
 from refgen.media.cutout import Cutout, card_mask
+from refgen.media.images import DecodeSize
 from refgen.media.layout import Box, layout_groups, layout_subjects, motion_room
 from refgen.media.subject_layer import RGBA, crop_subject, draw_layer, fit_motion, make_layer
 
@@ -30,6 +31,9 @@ BACKDROP_MARGIN = 1.2  # the backdrop is this much larger than the frame, room f
 PAINT_SCALE = 4  # a painted backdrop is kept at 1/PAINT_SCALE of the frame size (it is smooth)
 CAMERA_ROOM = 0.06  # the layout shrinks by 1 / (1 + this × movement factor)
 PARALLAX = 0.5  # the backdrop moves this fraction of the subjects' camera motion
+SUBJECT_DETAIL = 2.0
+"""A reference is decoded with this many times the resolution a subject filling the frame needs:
+a subject that is half of its picture still gets all the detail it can show."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,19 @@ class Reference:
 
     rgba: RGBA
     cutout: Cutout
+
+
+def decode_size(width: int, height: int) -> DecodeSize:
+    """What a compositor clip of ``width`` × ``height`` uses of a reference: enough to cover the
+    backdrop (the frame and the camera's margin), and ``SUBJECT_DETAIL`` times what it takes to fit a
+    subject inside the frame. Subjects, backdrops, img2video's picture and start-end2video's
+    pictures never show more (:func:`refgen.media.backdrop.cover` and :func:`prepare_layer
+    <refgen.media.subject_layer.prepare_layer>` scale them down to that)."""
+    margin = BACKDROP_MARGIN
+    return DecodeSize(
+        cover=(math.ceil(width * margin), math.ceil(height * margin)),
+        contain=(math.ceil(width * SUBJECT_DETAIL), math.ceil(height * SUBJECT_DETAIL)),
+    )
 
 
 class Scene:

@@ -14,7 +14,7 @@ from refgen.domain import Creation, Subject, Task, TaskKind
 from refgen.errors import BackendError
 from refgen.files.base import FileStore
 from refgen.generation import GenerationJob, ImageOutput, SubjectReferences, VideoOutput
-from refgen.media.images import displayed_size, load_rgba
+from refgen.media.images import DecodeSize, displayed_size, load_rgba
 from refgen.media.video import VideoTarget, encode_output, write_jpeg, write_png
 from refgen.media.watermark import Watermark
 from refgen.worker.lease import TaskLease
@@ -117,7 +117,9 @@ def execute_task(
         if spec.kind.makes_video:
             if not isinstance(output, VideoOutput):
                 raise BackendError(f"backend {backend.name} returned no video")
-            creation = _store_video(task, output, files, scratch, _watermark(task, files, scratch))
+            creation = _store_video(
+                task, output, files, scratch, _watermark(task, files, scratch, width, height)
+            )
         else:
             if not isinstance(output, ImageOutput):
                 raise BackendError(f"backend {backend.name} returned no image")
@@ -130,14 +132,15 @@ def execute_task(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _watermark(task: Task, files: FileStore, scratch: Path) -> Watermark | None:
+def _watermark(task: Task, files: FileStore, scratch: Path, width: int, height: int) -> Watermark | None:
     if not task.spec.watermark:
         return None
     image = None
     if task.watermark_key:
         local = scratch / f"wm{Path(task.watermark_key).suffix}"
         files.fetch(task.watermark_key, local)
-        image = load_rgba(local)
+        # the mark is drawn far smaller than the frame: never decoded larger than the frame
+        image = load_rgba(local, DecodeSize(contain=(width, height)))
     return Watermark(task.spec.wm_position, image)
 
 

@@ -10,7 +10,17 @@ import pytest
 from PIL import Image
 
 from refgen.errors import ImageFormatInvalid, PageSizeOutOfRange
-from refgen.media.images import MAX_DATA_URL_BYTES, displayed_size, inspect_image, load_rgba, parse_data_url
+from refgen.media.images import (
+    FULL_SIZE,
+    MAX_DATA_URL_BYTES,
+    DecodeSize,
+    decode,
+    displayed_size,
+    inspect_image,
+    load_rgba,
+    parse_data_url,
+)
+from refgen.media.scene import decode_size
 
 Encode = Callable[..., bytes]
 
@@ -180,3 +190,78 @@ def test_load_rgba_converts_rgb_to_opaque(tmp_path: Path, encode: Encode) -> Non
     path.write_bytes(encode((200, 150), "JPEG"))
     rgba = load_rgba(path)
     assert rgba.shape == (150, 200, 4) and int(rgba[..., 3].min()) == 255
+
+
+# ---------------------------------------------------------------- decoding reduced
+
+
+def _flat_jpeg(path: Path, size: tuple[int, int], exif_orientation: int = 1) -> Path:
+    image = Image.new("RGB", size, (90, 140, 200))
+    image.paste((220, 40, 30), (0, 0, size[0] // 2, size[1] // 2))  # the stored top-left quarter is red
+    exif = image.getexif()
+    exif[0x0112] = exif_orientation
+    image.save(path, "JPEG", quality=90, exif=exif)
+    return path
+
+
+def test_decode_size_scale_keeps_cover_contain_and_pixels() -> None:
+    assert DecodeSize(cover=(1000, 500)).scale(4000, 1000) == 0.5  # the height must still cover 500
+    assert DecodeSize(contain=(1000, 1000)).scale(4000, 1000) == 0.25  # fitted inside, 1000 wide
+    assert DecodeSize(pixels=250_000).scale(2000, 2000) == 0.25
+    sizes = DecodeSize(cover=(100, 100), contain=(1000, 1000), pixels=40_000)
+    assert sizes.scale(4000, 2000) == 0.25  # the largest of the three asks
+    assert DecodeSize(cover=(1000, 1000)).scale(500, 500) == 1.0  # never enlarged
+    assert DecodeSize().scale(500, 500) == 0.0
+    assert FULL_SIZE.scale(7745, 5163) == 1.0
+
+
+def test_decode_40_mp_jpeg_for_1080p_decodes_at_half_size_never_full(tmp_path: Path) -> None:
+    """libjpeg's DCT scaling (Pillow's ``draft``) decodes the JPEG straight to a reduced size: the
+    image Pillow allocates and returns is the reduced one. A 640 × 360 frame shows it is not a
+    full-size decode reduced afterwards: that would reduce by 7 (to 1107 × 738), libjpeg by 4."""
+    path = _flat_jpeg(tmp_path / "big.jpg", (7745, 5163))
+    image = decode(path, decode_size(1920, 1080))
+    assert image.size == (3873, 2582)  # 1/2 of 7745 × 5163: 10 MP instead of 40
+    image.close()
+    image = decode(path, decode_size(640, 360))
+    assert image.size == (1937, 1291)  # 1/4: the largest DCT scale still 2 × what a 640 × 360 frame fits
+    image.close()
+    rgba = load_rgba(path, decode_size(1920, 1080))
+    assert rgba.shape == (2582, 3873, 4)
+    assert tuple(rgba[10, 10, :3].astype(int)) == pytest.approx((220, 40, 30), abs=12)
+    assert tuple(rgba[-10, -10, :3].astype(int)) == pytest.approx((90, 140, 200), abs=12)
+
+
+def test_decode_reduced_keeps_the_exif_orientation(tmp_path: Path) -> None:
+    path = _flat_jpeg(tmp_path / "sideways.jpg", (1600, 800), exif_orientation=6)  # shown 800 × 1600
+    rgba = load_rgba(path, DecodeSize(contain=(200, 400)))
+    assert rgba.shape == (400, 200, 4)  # upright, at 1/4 (the reduction is asked of the shown picture)
+    assert tuple(rgba[10, -10, :3].astype(int)) == pytest.approx(
+        (220, 40, 30), abs=12
+    )  # stored top-left → top-right
+
+
+def test_load_rgba_reduces_a_png_by_a_whole_factor_after_decoding(tmp_path: Path) -> None:
+    ramp = np.tile(np.arange(1200, dtype=np.uint16) % 256, (900, 1)).astype(np.uint8)
+    path = tmp_path / "wide.png"
+    Image.fromarray(np.dstack([ramp, ramp, ramp])).save(path)
+    rgba = load_rgba(path, DecodeSize(contain=(390, 290)))
+    assert rgba.shape == (300, 400, 4)  # reduced by 3, still fitting 390 × 290 inside
+    assert int(rgba[0, 1, 0]) == 4  # the box average of 3, 4 and 5
+
+
+def test_load_rgba_reduces_a_palette_png_without_mixing_its_indices(tmp_path: Path) -> None:
+    picture = Image.new("RGB", (800, 400), (250, 10, 10))
+    picture.paste((10, 10, 250), (400, 0, 800, 400))
+    path = tmp_path / "palette.png"
+    picture.convert("P", palette=Image.Palette.ADAPTIVE, colors=2).save(path)
+    rgba = load_rgba(path, DecodeSize(contain=(200, 100)))
+    assert rgba.shape == (100, 200, 4)
+    assert tuple(rgba[50, 20]) == (250, 10, 10, 255) and tuple(rgba[50, 180]) == (10, 10, 250, 255)
+
+
+def test_load_rgba_reduced_still_refuses_a_decompression_bomb(
+    png_declaring: Callable[[int, int], bytes],
+) -> None:
+    with pytest.raises(PageSizeOutOfRange):
+        load_rgba(png_declaring(8000, 6000), DecodeSize(contain=(64, 64)))

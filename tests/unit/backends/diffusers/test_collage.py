@@ -27,7 +27,8 @@ def test_prepare_references_collages_extra_references_and_drops_none(
     images, sizes = collage.prepare_references(paths, 3, (160, 90))
     assert sizes == [1, 2, 2] and len(images) == 3
     assert all(im.mode == "RGB" for im in images)
-    assert images[0].size == (240, 320)  # alone: kept as it is
+    # alone: not tiled, only reduced (by a whole factor, 3) to no more than fits the 160 × 90 canvas
+    assert images[0].size == (80, 107)
     for image, pair in ((images[1], colours[1:3]), (images[2], colours[3:5])):
         assert image.size == (160, 90)
         pixels = np.asarray(image).reshape(-1, 3).astype(int)
