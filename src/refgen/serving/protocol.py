@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import http
+import os
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.flow_control import FlowControl
 
+from refgen.contract.responses import error_body
+from refgen.err_codes import ErrCode
 from refgen.serving.guard import ConnectionGuard
 
 
@@ -34,10 +37,25 @@ class Sweeper:
             self.ensure_running()
 
 
+_REFUSALS: dict[int, tuple[ErrCode, str]] = {
+    408: (ErrCode.BAD_REQUEST, "the request head did not arrive in time"),
+    503: (ErrCode.SYSTEM_THROTTLING, "too many connections are open: try again in a second"),
+}
+
+
 def _answer(status: int) -> bytes:
+    """The whole answer to a connection the guard refuses: the Vidu error body, then close."""
+    reason, message = _REFUSALS[status]
+    trace_id = os.urandom(16).hex()
+    body = error_body(status, reason, message, trace_id).model_dump_json().encode()
     extra = b"retry-after: 1\r\n" if status == 503 else b""
     phrase = http.HTTPStatus(status).phrase.encode()
-    return b"HTTP/1.1 %d %s\r\ncontent-length: 0\r\nconnection: close\r\n%s\r\n" % (status, phrase, extra)
+    head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % (
+        status,
+        phrase,
+        len(body),
+    )
+    return head + b"x-trace-id: %s\r\nconnection: close\r\n%s\r\n" % (trace_id.encode(), extra) + body
 
 
 class GuardedHttp(asyncio.Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -118,7 +119,10 @@ def limits(**changes: float) -> ConnectionLimits:
 def test_connection_guard_partial_head_gets_408_after_the_header_timeout(serve: Any) -> None:
     guard, port = serve(limits(header_timeout=0.3))
     sock = connect(port, b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: ")
-    assert read_until_closed(sock).startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    body = json.loads(answer.partition(b"\r\n\r\n")[2])
+    assert (body["code"], body["reason"]) == (408, "BadRequest") and len(body["metadata"]["trace_id"]) == 32
     assert guard.counts.head_timeouts == 1
 
 
@@ -170,6 +174,8 @@ def test_connection_guard_when_every_connection_is_busy_a_new_one_gets_503(serve
     assert app.blocked.wait(30)
     refused = read_until_closed(connect(port))
     assert refused.startswith(b"HTTP/1.1 503 Service Unavailable\r\n") and b"retry-after: 1\r\n" in refused
+    body = json.loads(refused.partition(b"\r\n\r\n")[2])
+    assert (body["code"], body["reason"]) == (503, "SystemThrottling")
     app.release.set()
     assert read_until_closed(busy).startswith(b"HTTP/1.1 200 ")
     assert guard.counts.refused == 1
