@@ -12,7 +12,7 @@ from datetime import datetime
 
 from refgen.domain import ApiKey, Task, TaskState
 from refgen.lifecycle import TaskChange
-from refgen.store.base import CallbackAttempt, CallbackDelivery, WorkerInfo, new_delivery
+from refgen.store.base import CallbackAttempt, CallbackDelivery, IdempotencyRecord, WorkerInfo, new_delivery
 
 
 class MemoryState:
@@ -25,6 +25,9 @@ class MemoryState:
         self.deliveries: dict[str, CallbackDelivery] = {}  # in insertion order; no history
         self.attempts: dict[str, list[CallbackAttempt]] = {}
         self.workers: dict[str, WorkerInfo] = {}
+        # (key id, Idempotency-Key) → the record and when it was made; a record whose task is no
+        # longer in ``tasks`` is gone, as the SQL store's rows go with their task (ON DELETE CASCADE)
+        self.idempotency: dict[tuple[str, str], tuple[IdempotencyRecord, datetime]] = {}
 
     # --- call with the lock held ----------------------------------------------------------------
 
