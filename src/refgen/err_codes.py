@@ -26,6 +26,7 @@ class ErrCode(StrEnum):
     FORBIDDEN = "Forbidden"  # 403
     TASK_NOT_FOUND = "TaskNotFound"  # 404
     NOT_FOUND = "NotFound"  # 404
+    CONFLICT = "Conflict"  # 409: an Idempotency-Key already used with another request
     TOO_MANY_REQUESTS = "TooManyRequests"  # 429 (also: the key has too many tasks waiting)
     SYSTEM_THROTTLING = "SystemThrottling"  # 429: the server has too many tasks waiting
     # a failed task's err_code (and, for InternalServiceFailure, HTTP 500)

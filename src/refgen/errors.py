@@ -23,6 +23,7 @@ one table in :mod:`refgen.http.errors`. The class docstring is the default messa
     ├── Forbidden                     (403)
     ├── TaskNotFound                  (404)
     ├── NotFound                      (404)
+    ├── IdempotencyConflict           (409: the Idempotency-Key was used with another request)
     ├── TooManyRequests               (429)
     │   ├── KeyQueueFull              (the key has too many tasks waiting)
     │   └── SystemThrottling          (the server has too many tasks waiting)
@@ -151,6 +152,12 @@ class NotFound(RefgenError):
     """Not found."""
 
     reason = ErrCode.NOT_FOUND
+
+
+class IdempotencyConflict(RefgenError):
+    """This Idempotency-Key was already used with a different request; use a new key for a new request."""
+
+    reason = ErrCode.CONFLICT
 
 
 class TooManyRequests(RefgenError):

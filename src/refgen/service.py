@@ -4,6 +4,10 @@ Pure Python over the plug points (store, files, image fetcher); no FastAPI, no S
 A refused request leaves nothing behind: every check runs before the first file is written, and the
 files are removed again if the task row cannot be inserted (credits short, or the queue limits reached:
 the store checks those in the insert's transaction).
+
+A create with an ``Idempotency-Key`` is looked up first (a retry costs no image fetch); the store
+records the key in the task's own transaction, so of concurrent duplicates one task is stored and
+the others answer it (:mod:`refgen.idempotency` says what counts as the same request).
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from refgen.contract.sizes import auto_size, frames_match, reduced_ratio
 from refgen.domain import ApiKey, Task, TaskKind, TaskSpec, TaskState
 from refgen.errors import PageSizeOutOfRange, TaskNotFound
 from refgen.files.base import FileStore
+from refgen.idempotency import check_key, request_hash
 from refgen.media.images import ImageInfo, inspect_image, parse_data_url
-from refgen.store.base import KeyStore, QueueLimits, TaskStore
+from refgen.store.base import IdempotentCreate, KeyStore, QueueLimits, TaskStore
 
 
 class ImageFetcher(Protocol):
@@ -75,22 +80,34 @@ class TaskService:
         self._catalogue = catalogue
         self._queue_limits = queue_limits
 
-    async def create(self, key: ApiKey, kind: TaskKind, body: object) -> tuple[Task, CreateRequest]:
-        request = parse_create(
-            kind,
-            body,
-            served_models=self._served(kind),
-            speaking_models=self._speaking(kind) if self._speaking is not None else None,
-            seed_source=self._seeds,
-            catalogue=self._catalogue,
-        )
+    async def create(
+        self, key: ApiKey, kind: TaskKind, body: object, idempotency_key: str | None = None
+    ) -> tuple[Task, CreateRequest]:
+        """Check, store and queue a task; returns it with the request as parsed.
+
+        With ``idempotency_key``, a key this API key used in the last 24 hours for the same request
+        (endpoint and body, :func:`refgen.idempotency.request_hash`) answers that task as it was
+        created, and nothing new is stored; for another request it raises IdempotencyConflict.
+        """
+        idempotency = None
+        if idempotency_key is not None:
+            key_value = check_key(idempotency_key)
+            idempotency = IdempotentCreate(key_value, request_hash(kind, body), self._clock())
+            earlier = await anyio.to_thread.run_sync(self._store.find_idempotent, key.id, idempotency)
+            if earlier is not None:
+                return await anyio.to_thread.run_sync(self._as_created, earlier, kind, body)
+        request = self._parse(kind, body)
         if request.spec.callback_url:
             await self._fetcher.check_url(request.spec.callback_url, "callback_url")
         sources = [(request.field_of(i), image) for i, image in enumerate(request.images)]
         if request.wm_url is not None:
             sources.append(("wm_url", request.wm_url))
         blobs = await self._gather(sources)
-        task = await anyio.to_thread.run_sync(self._store_task, key, request, sources, blobs)
+        task, stored = await anyio.to_thread.run_sync(
+            self._store_task, key, request, sources, blobs, idempotency
+        )
+        if stored != task.id:  # a concurrent create with the same key won
+            return await anyio.to_thread.run_sync(self._as_created, stored, kind, body)
         return task, request
 
     async def _gather(self, sources: Sequence[tuple[str, str]]) -> dict[str, bytes]:
@@ -108,10 +125,16 @@ class TaskService:
         return blobs
 
     def _store_task(
-        self, key: ApiKey, request: CreateRequest, sources: Sequence[tuple[str, str]], blobs: dict[str, bytes]
-    ) -> Task:
+        self,
+        key: ApiKey,
+        request: CreateRequest,
+        sources: Sequence[tuple[str, str]],
+        blobs: dict[str, bytes],
+        idempotency: IdempotentCreate | None,
+    ) -> tuple[Task, str]:
         """The blocking half of a create, in one trip to a thread: inspect the pictures, frame the
-        spec, write the files and insert the row."""
+        spec, write the files and insert the row. Returns the task and the id of the task stored:
+        another one's when a concurrent create with the same Idempotency-Key won."""
         references = [
             Reference(field, blobs[field], inspect_image(blobs[field], field)) for field, _ in sources
         ]
@@ -129,22 +152,52 @@ class TaskService:
             # as the task list shows each reference: the URL as sent, "" for a data URL (not repeated)
             image_sources=["" if is_data_url(image) else image.strip() for image in request.images],
         )
-        self._persist(task, references, watermark)
-        return task
+        stored = self._persist(task, references, watermark, idempotency)
+        return task, stored
 
-    def _persist(self, task: Task, references: list[Reference], watermark: Reference | None) -> None:
+    def _parse(self, kind: TaskKind, body: object) -> CreateRequest:
+        return parse_create(
+            kind,
+            body,
+            served_models=self._served(kind),
+            speaking_models=self._speaking(kind) if self._speaking is not None else None,
+            seed_source=self._seeds,
+            catalogue=self._catalogue,
+        )
+
+    def _as_created(self, task_id: str, kind: TaskKind, body: object) -> tuple[Task, CreateRequest]:
+        """An earlier task of an idempotent create, as its create answered it (state ``created``);
+        the body is the one that created it (its hash matched), parsed again for the images as sent."""
+        task = self._store.get_task(task_id)
+        if task is None:  # deleted since it was found; its key went with it
+            raise TaskNotFound(f"task not found: {task_id}")
+        return replace(task, state=TaskState.CREATED), self._parse(kind, body)
+
+    def _persist(
+        self,
+        task: Task,
+        references: list[Reference],
+        watermark: Reference | None,
+        idempotency: IdempotentCreate | None,
+    ) -> str:
+        """Write the files and insert the task; the id of the task the store kept (another one when
+        a concurrent create with the same Idempotency-Key won: this task's files are removed)."""
         prefix = f"tasks/{task.id}/"
         try:
             for key, ref in zip(task.reference_keys, references, strict=True):
                 self._files.put_bytes(key, ref.data, ref.info.content_type)
             if watermark is not None and task.watermark_key is not None:
                 self._files.put_bytes(task.watermark_key, watermark.data, watermark.info.content_type)
-            self._store.insert_task(task, self._queue_limits)
+            stored = self._store.insert_task(task, self._queue_limits, idempotency)
         except BaseException:
             self._files.delete_prefix(prefix)
             raise
+        if stored != task.id:
+            self._files.delete_prefix(prefix)
+            return stored
         self._store.mark_queueing(task.id)
         self._on_queued()
+        return stored
 
     def get(self, key: ApiKey, task_id: str) -> Task:
         task = self._store.get_task(task_id)

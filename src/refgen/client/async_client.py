@@ -25,6 +25,7 @@ from refgen.client.base import (
     TaskFilters,
     TaskRef,
     TimeoutTypes,
+    idempotency_headers,
     list_params,
     retry_delay,
     task_id_of,
@@ -176,6 +177,7 @@ class AsyncClient(BaseClient):
         payload: str | None = None,
         callback_url: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> ImageTask:
         """Create a reference-to-image task; see ``Client.reference2image``."""
         encoded = await anyio.to_thread.run_sync(encode_images, images)
@@ -192,7 +194,7 @@ class AsyncClient(BaseClient):
             },
             extra_body,
         )
-        return self._parse(await self._request("POST", "/reference2image", json=body), ImageTask)
+        return await self._post_create("/reference2image", body, ImageTask, idempotency_key)
 
     async def get(self, task: TaskRef) -> Generation:
         """The task's state, progress and (once it succeeded) creations."""
@@ -287,13 +289,28 @@ class AsyncClient(BaseClient):
 
     async def _create(self, path: str, fields: Mapping[str, Any], model: type[M]) -> M:
         body = await anyio.to_thread.run_sync(create_body, fields)
-        return self._parse(await self._request("POST", path, json=body), model)
+        return await self._post_create(path, body, model, fields.get("idempotency_key"))
+
+    async def _post_create(self, path: str, body: Any, model: type[M], idempotency_key: str | None) -> M:
+        """POST a create with its ``Idempotency-Key``, retried like a GET (see ``Client._post_create``)."""
+        headers = idempotency_headers(idempotency_key)
+        return self._parse(await self._request("POST", path, json=body, headers=headers), model)
 
     async def _request(
-        self, method: str, path: str, *, json: Any = None, params: QueryParams | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         request = self._http.build_request(
-            method, self._api_url(path), json=json, params=params, headers=self._auth_headers()
+            method,
+            self._api_url(path),
+            json=json,
+            params=params,
+            headers={**self._auth_headers(), **(headers or {})},
         )
         return await self._send(request)
 
@@ -305,12 +322,12 @@ class AsyncClient(BaseClient):
             except httpx.UnsupportedProtocol as exc:
                 raise APIConnectionError(str(exc), reason="ConnectionError") from exc
             except httpx.TransportError as exc:
-                if not self._should_retry(request.method, attempt):
+                if not self._should_retry(request, attempt):
                     raise error_from_transport(exc, request) from exc
                 await self._sleep(retry_delay(attempt, self.retry_backoff))
                 attempt += 1
                 continue
-            if response.status_code in RETRY_STATUSES and self._should_retry(request.method, attempt):
+            if response.status_code in RETRY_STATUSES and self._should_retry(request, attempt):
                 await response.aclose()
                 await self._sleep(
                     retry_delay(attempt, self.retry_backoff, response.headers.get("retry-after"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ TaskRef = str | CreatedTask | Generation
 CreationFile = Literal["url", "cover_url", "watermarked_url"]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_RETRY_DELAY = 30.0
 
 TimeoutTypes = float | None | httpx.Timeout
@@ -64,6 +66,12 @@ def without_none(fields: Mapping[str, Any], extra: Mapping[str, Any] | None) -> 
 
 
 QueryParams = tuple[tuple[str, str], ...]
+
+
+def idempotency_headers(key: str | None) -> dict[str, str]:
+    """A create's ``Idempotency-Key``: the caller's, else a fresh UUID. Every retry of the create
+    sends the same one, so the server answers the task the first attempt made instead of a second."""
+    return {IDEMPOTENCY_HEADER: str(uuid.uuid4()) if key is None else key}
 
 
 def _time_param(value: object) -> str:
@@ -174,8 +182,10 @@ class BaseClient:
             )
         return {"Authorization": f"Token {self.api_key}"}
 
-    def _should_retry(self, method: str, attempt: int) -> bool:
-        return method == "GET" and attempt < self.max_retries
+    def _should_retry(self, request: httpx.Request, attempt: int) -> bool:
+        """GETs, and creates (they carry an ``Idempotency-Key``), may be sent again; cancel is not."""
+        safe = request.method == "GET" or IDEMPOTENCY_HEADER in request.headers
+        return safe and attempt < self.max_retries
 
     @staticmethod
     def _parse(response: httpx.Response, model: type[M]) -> M:

@@ -34,6 +34,8 @@ class CommonOptions(TypedDict, total=False):
     callback_url: str | None
     extra_body: Mapping[str, Any] | None
     """Fields this SDK does not know, added to the body as they are."""
+    idempotency_key: str | None
+    """Sent as the ``Idempotency-Key`` header, not in the body; default: a fresh UUID per call."""
 
 
 class VideoOptions(CommonOptions, total=False):
@@ -92,10 +94,10 @@ def _subject(subject: Subject) -> dict[str, Any]:
 
 def create_body(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON body: pictures encoded (``images``, ``subjects``, ``wm_url``), ``None`` left out,
-    ``extra_body`` merged last."""
+    ``extra_body`` merged last (``idempotency_key`` is a header, not part of it)."""
     body: dict[str, Any] = {}
     for name, value in fields.items():
-        if value is None or name == "extra_body":
+        if value is None or name in ("extra_body", "idempotency_key"):
             continue
         if name == "images":
             value = encode_images(value)

@@ -11,6 +11,7 @@ of time) carry the same four attributes, so one ``except APIError`` handles them
     ├── AuthenticationError      401 Unauthorized (missing, unknown or revoked key), 403 Forbidden
     ├── NotFoundError            404 TaskNotFound, NotFound
     ├── InvalidRequestError      400 and other 4xx: FieldInvalid, FieldItemCountOutOfRange, …, 413
+    │   └── ConflictError        409 Conflict: an Idempotency-Key already used with another request
     ├── RateLimitError           429 TooManyRequests, SystemThrottling, QuotaExceeded
     ├── ServerError              5xx InternalServiceFailure
     ├── APIConnectionError       the server could not be reached, or the connection broke
@@ -80,6 +81,10 @@ class InvalidRequestError(APIError):
     """The server refused the request as sent (400 and other 4xx)."""
 
 
+class ConflictError(InvalidRequestError):
+    """The ``Idempotency-Key`` was used in the last 24 hours with a different request (409)."""
+
+
 class RateLimitError(APIError):
     """Too many requests or quota exceeded (429)."""
 
@@ -124,6 +129,8 @@ def _class_for(status: int) -> type[APIError]:
         return AuthenticationError
     if status == 404:
         return NotFoundError
+    if status == 409:
+        return ConflictError
     if status == 429:
         return RateLimitError
     if status >= 500:

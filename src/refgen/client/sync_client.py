@@ -22,6 +22,7 @@ from refgen.client.base import (
     TaskFilters,
     TaskRef,
     TimeoutTypes,
+    idempotency_headers,
     list_params,
     retry_delay,
     task_id_of,
@@ -70,8 +71,10 @@ class Client(BaseClient):
 
     ``transport`` replaces httpx's network transport (tests pass an ``httpx.ASGITransport`` or
     ``httpx.MockTransport``); ``timeout`` is per request (seconds or an ``httpx.Timeout``).
-    GET requests are retried ``max_retries`` times on 429, 5xx and connection errors, with
-    exponential backoff from ``retry_backoff`` seconds (or the server's ``Retry-After``).
+    GET requests and creates are retried ``max_retries`` times on 429, 5xx and connection errors,
+    with exponential backoff from ``retry_backoff`` seconds (or the server's ``Retry-After``). Each
+    create carries an ``Idempotency-Key`` (a fresh UUID, or ``idempotency_key=``) that its retries
+    repeat, so a retry after a lost answer gets the task already made, not a second one.
     """
 
     def __init__(
@@ -131,8 +134,9 @@ class Client(BaseClient):
         (``duration``, ``resolution``, ``aspect_ratio``, ``movement_amplitude``, ``bgm``, ``audio``,
         ``voice_id``, ``seed``, ``off_peak``, ``watermark``, ``wm_position``, ``wm_url``,
         ``payload``, ``callback_url``, ``meta_data``) left out are not sent, so the server's
-        defaults for the model apply. ``extra_body`` adds fields this SDK does not know. Never
-        retried (a retry could create a second task).
+        defaults for the model apply. ``extra_body`` adds fields this SDK does not know.
+        ``idempotency_key`` (default: a fresh UUID) is sent as the ``Idempotency-Key`` header and
+        repeated by every retry; pass your own to retry safely across calls or processes.
         """
         fields = {"model": model, "prompt": prompt, **reference_fields(images, subjects), **options}
         return self._create("/reference2video", fields, VideoTask)
@@ -141,7 +145,7 @@ class Client(BaseClient):
         """Create a text-to-video task (``POST /ent/v2/text2video``): a video from the prompt alone.
 
         Options as ``reference2video``'s, plus ``style`` (``general`` or ``anime``); ``audio`` only
-        where the model can speak (``viduq3-pro``, ``viduq3-turbo``). Never retried.
+        where the model can speak (``viduq3-pro``, ``viduq3-turbo``).
         """
         return self._create("/text2video", {"model": model, "prompt": prompt, **options}, TextVideoTask)
 
@@ -157,7 +161,7 @@ class Client(BaseClient):
         (a URL, a local path, bytes or a PIL image) and the video takes its aspect ratio.
 
         ``prompt`` may be left out; ``is_rec=True`` has the server write it from the picture.
-        Options as ``reference2video``'s, without ``aspect_ratio``. Never retried.
+        Options as ``reference2video``'s, without ``aspect_ratio``.
         """
         fields = {"model": model, "images": [image], "prompt": prompt, **options}
         return self._create("/img2video", fields, FramesVideoTask)
@@ -174,7 +178,7 @@ class Client(BaseClient):
         """Create a start-end-to-video task (``POST /ent/v2/start-end2video``): a video from the
         ``start`` picture to the ``end`` picture (their aspect ratios within 0.8–1.25 of each other).
 
-        Options as ``img2video``'s. Never retried.
+        Options as ``img2video``'s.
         """
         fields = {"model": model, "images": [start, end], "prompt": prompt, **options}
         return self._create("/start-end2video", fields, FramesVideoTask)
@@ -191,11 +195,12 @@ class Client(BaseClient):
         payload: str | None = None,
         callback_url: str | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> ImageTask:
         """Create a reference-to-image task (``POST /ent/v2/reference2image``).
 
         ``images``: 0–7 references (``viduq2`` makes an image from the prompt alone), as for
-        ``reference2video``. Never retried.
+        ``reference2video``; ``idempotency_key`` too.
         """
         body = without_none(
             {
@@ -210,7 +215,7 @@ class Client(BaseClient):
             },
             extra_body,
         )
-        return self._parse(self._request("POST", "/reference2image", json=body), ImageTask)
+        return self._post_create("/reference2image", body, ImageTask, idempotency_key)
 
     def get(self, task: TaskRef) -> Generation:
         """The task's state, progress and (once it succeeded) creations."""
@@ -317,13 +322,29 @@ class Client(BaseClient):
     # -- sending ----------------------------------------------------------------------------------
 
     def _create(self, path: str, fields: Mapping[str, Any], model: type[M]) -> M:
-        return self._parse(self._request("POST", path, json=create_body(fields)), model)
+        return self._post_create(path, create_body(fields), model, fields.get("idempotency_key"))
+
+    def _post_create(self, path: str, body: Any, model: type[M], idempotency_key: str | None) -> M:
+        """POST a create with its ``Idempotency-Key`` (the caller's, else a fresh one): retried on
+        connection errors, 429 and 5xx with the same key, so a retry never makes a second task."""
+        headers = idempotency_headers(idempotency_key)
+        return self._parse(self._request("POST", path, json=body, headers=headers), model)
 
     def _request(
-        self, method: str, path: str, *, json: Any = None, params: QueryParams | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         request = self._http.build_request(
-            method, self._api_url(path), json=json, params=params, headers=self._auth_headers()
+            method,
+            self._api_url(path),
+            json=json,
+            params=params,
+            headers={**self._auth_headers(), **(headers or {})},
         )
         return self._send(request)
 
@@ -335,12 +356,12 @@ class Client(BaseClient):
             except httpx.UnsupportedProtocol as exc:
                 raise APIConnectionError(str(exc), reason="ConnectionError") from exc
             except httpx.TransportError as exc:
-                if not self._should_retry(request.method, attempt):
+                if not self._should_retry(request, attempt):
                     raise error_from_transport(exc, request) from exc
                 self._sleep(retry_delay(attempt, self.retry_backoff))
                 attempt += 1
                 continue
-            if response.status_code in RETRY_STATUSES and self._should_retry(request.method, attempt):
+            if response.status_code in RETRY_STATUSES and self._should_retry(request, attempt):
                 response.close()
                 self._sleep(retry_delay(attempt, self.retry_backoff, response.headers.get("retry-after")))
                 attempt += 1

@@ -27,6 +27,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.RefgenError], int], ...] = (
     (errors.Forbidden, 403),
     (errors.TaskNotFound, 404),
     (errors.NotFound, 404),
+    (errors.IdempotencyConflict, 409),
     (errors.TooManyRequests, 429),
     (errors.RefgenError, 500),
 )
@@ -59,6 +60,7 @@ _HTTP_REASONS = {
     401: ErrCode.UNAUTHORIZED,
     403: ErrCode.FORBIDDEN,
     404: ErrCode.NOT_FOUND,
+    409: ErrCode.CONFLICT,
     429: ErrCode.TOO_MANY_REQUESTS,
 }
 
@@ -90,7 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header"))
         return error_response(request, 400, ErrCode.FIELD_INVALID, f"invalid field: {where or 'request'}")
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -1,5 +1,6 @@
 """What ``/openapi.json`` says beyond what FastAPI infers: every answer a route can give, bodies the
-create routes read themselves, the ``X-Trace-Id`` header, and links from a created task onward.
+create routes read themselves, their ``Idempotency-Key`` header, the ``X-Trace-Id`` header, and links
+from a created task onward.
 
 The create and cancel routes read their bodies with the size limit (:mod:`refgen.http.bodies`), so
 their request bodies are declared here (``openapi_extra``), from the models in
@@ -8,9 +9,9 @@ their request bodies are declared here (``openapi_extra``), from the models in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from fastapi.openapi.utils import get_openapi
 
 from refgen.contract.bodies import BODY_MODELS, EXAMPLES
@@ -18,6 +19,7 @@ from refgen.contract.responses import ErrorBody
 from refgen.domain import TaskKind
 from refgen.http.errors import RETRY_AFTER_SECONDS
 from refgen.http.trace import TRACE_HEADER
+from refgen.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH
 
 ERROR_DESCRIPTIONS = {
     400: "Refused: the body or a parameter is invalid (`reason` and `message` name the field).",
@@ -25,6 +27,10 @@ ERROR_DESCRIPTIONS = {
     403: "Link expired or signature invalid.",
     404: "No such task for this key (`TaskNotFound`), or no such path or file (`NotFound`).",
     405: "Method not allowed (the `Allow` header lists the allowed ones).",
+    409: (
+        "`Conflict`: this `Idempotency-Key` was used in the last 24 hours with a different request "
+        "(another body or endpoint); nothing was stored."
+    ),
     413: "Request body larger than 20 MB.",
     429: (
         "Too many tasks waiting: for this key (`TooManyRequests`) or the whole server "
@@ -48,6 +54,29 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     if 429 in answers:
         answers[429]["headers"] = {"Retry-After": _RETRY_AFTER}
     return answers
+
+
+def _key_schema(schema: dict[str, Any]) -> None:
+    """A plain string with the key's syntax (``refgen.idempotency.check_key`` checks it, so a bad key
+    is a 400 in the contract's form), not FastAPI's "string or null"."""
+    schema.pop("anyOf", None)
+    schema.update(type="string", pattern=KEY_PATTERN, minLength=1, maxLength=MAX_KEY_LENGTH)
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description=(
+            "Optional; makes the create safe to retry. The same key (per API key) with the same "
+            "request within 24 hours answers the task it created (same `task_id`, 200, no second task "
+            "or charge); with a different request, 409 `Conflict`. 1–255 printable ASCII characters "
+            "(a UUID, say); a create that is refused stores nothing for its key."
+        ),
+        json_schema_extra=lambda schema: _key_schema(schema),
+    ),
+]
+"""The ``Idempotency-Key`` request header of every create route."""
 
 
 def create_body(kind: TaskKind) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from refgen.domain import TaskKind
 from refgen.errors import Forbidden, NotFound
 from refgen.files.base import valid_key
 from refgen.http.bodies import read_json
-from refgen.http.openapi import create_body, errors, optional_body, task_links
+from refgen.http.openapi import IdempotencyKeyHeader, create_body, errors, optional_body, task_links
 from refgen.http.parts import (
     CACHED_KEY_SECURITY,
     CachedKeyDep,
@@ -61,8 +61,10 @@ CREATE_ROUTES: dict[TaskKind, str] = {
 
 
 def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> None:
-    async def create(request: Request, service: ServiceDep, key: CachedKeyDep) -> Any:
-        task, parsed = await service.create(key, kind, await read_json(request))
+    async def create(
+        request: Request, service: ServiceDep, key: CachedKeyDep, idempotency_key: IdempotencyKeyHeader = None
+    ) -> Any:
+        task, parsed = await service.create(key, kind, await read_json(request), idempotency_key)
         return created(task, parsed)
 
     router.add_api_route(
@@ -73,7 +75,7 @@ def _add_create_route(kind: TaskKind, summary: str, answer: type[BaseModel]) -> 
         description=_CREATE_DOC,
         operation_id=kind.value,
         response_model=answer,
-        responses={200: {"model": answer, "links": task_links()}, **errors(400, 401, 413, 429)},
+        responses={200: {"model": answer, "links": task_links()}, **errors(400, 401, 409, 413, 429)},
         openapi_extra={**create_body(kind), **CACHED_KEY_SECURITY},
     )
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from refgen.domain import ApiKey, Creation, Route, Task, TaskKind, TaskState
 from refgen.err_codes import ErrCode
+from refgen.errors import IdempotencyConflict
 from refgen.task_query import KeyUsage, TaskQuery
 
 
@@ -73,18 +74,68 @@ class QueueCount:
     count: int
 
 
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+"""How long an ``Idempotency-Key`` names the task it created; after that it may be used again."""
+
+
+@dataclass(frozen=True)
+class IdempotentCreate:
+    """A create sent with an ``Idempotency-Key``: the key (scoped to the API key creating the task),
+    a hash of what was asked (the endpoint and the body, see :mod:`refgen.idempotency`) and when."""
+
+    key: str
+    request_hash: str
+    at: datetime
+
+    @property
+    def since(self) -> datetime:
+        """Records of this key made before this moment have expired."""
+        return self.at - IDEMPOTENCY_WINDOW
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """What a store keeps for a key that created a task: the task and the hash of its request."""
+
+    task_id: str
+    request_hash: str
+
+    def task_for(self, create: IdempotentCreate) -> str:
+        """The task that answers ``create``; IdempotencyConflict if the key asked something else."""
+        if self.request_hash != create.request_hash:
+            raise IdempotencyConflict(
+                f"Idempotency-Key {create.key!r} was used with a different request (task "
+                f"{self.task_id}); send a new key for a new request"
+            )
+        return self.task_id
+
+
 class TaskStore(Protocol):
-    def insert_task(self, task: Task, limits: QueueLimits | None = None) -> None:
-        """Insert a new task. Raise, in the same transaction and storing nothing: Unauthorized if
-        the key has been revoked (the caller may hold a key read a few seconds ago); CreditInsufficient
-        if the key's balance minus the credits of its unfinished tasks cannot cover this one; with
-        ``limits`` and a task that is not off-peak, KeyQueueFull if the key already has
-        ``limits.per_key`` tasks waiting, SystemThrottling if the server has ``limits.total``.
+    def insert_task(
+        self, task: Task, limits: QueueLimits | None = None, idempotency: IdempotentCreate | None = None
+    ) -> str:
+        """Insert a new task and return its id. Raise, in the same transaction and storing nothing:
+        Unauthorized if the key has been revoked (the caller may hold a key read a few seconds ago);
+        CreditInsufficient if the key's balance minus the credits of its unfinished tasks cannot
+        cover this one; with ``limits`` and a task that is not off-peak, KeyQueueFull if the key
+        already has ``limits.per_key`` tasks waiting, SystemThrottling if the server has
+        ``limits.total``.
+
+        With ``idempotency``, the key is recorded for the task in the same transaction, unique per
+        API key. If the key already names a task of this API key created since
+        ``idempotency.since``, nothing is inserted (and no limit is checked): the earlier task's id
+        is returned when the request hashes the same, IdempotencyConflict raised when it does not.
+        Of concurrent inserts with one key exactly one inserts; the others answer its task. A
+        record goes when its task's row is deleted.
 
         The key's checks are exact (its row is locked). The server-wide count is exact on SQLite and
         in memory (one writer at a time); on PostgreSQL concurrent creates of different keys each
         count what is committed, so the limit may be exceeded by at most the number of creates
         running at the same moment, minus one."""
+
+    def find_idempotent(self, key_id: str, create: IdempotentCreate) -> str | None:
+        """The id of the task ``create``'s key names for this API key (made since
+        ``create.since``), None if there is none; IdempotencyConflict if the request differs."""
 
     def get_task(self, task_id: str) -> Task | None: ...
 

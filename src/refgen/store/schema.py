@@ -19,6 +19,9 @@ Portable SQL only: the same statements run on SQLite (embedded) and PostgreSQL (
   ``WHERE status = 'pending' AND next_attempt_at <= now``; the task index serves the operator's
   list of one task's callbacks.
 - ``callback_attempts``: every try of a delivery (time, HTTP status or error), numbered per delivery.
+- ``idempotency_keys``: the ``Idempotency-Key`` of each create that sent one: unique per API key
+  (the primary key ``(key_id, idempotency_key)`` decides between concurrent duplicates), the hash of
+  the request and the task it created (deleted with the task: ``ON DELETE CASCADE``).
 - ``workers``: every worker process that registered (host, pid, models as JSON text), with the time
   it was last seen; the reaper never takes a task from a worker seen within its lease.
 """
@@ -200,4 +203,15 @@ workers = Table(
     Column("last_seen_at", UtcDateTime, nullable=False),
     Column("stopped_at", UtcDateTime, nullable=True),
     Index("ix_workers_last_seen_at", "last_seen_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key_id", String(64), ForeignKey("api_keys.id"), primary_key=True),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),  # sha256 hex of the endpoint and the body
+    Column("task_id", String(64), ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_idempotency_keys_task_id", "task_id"),
 )

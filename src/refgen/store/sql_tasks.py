@@ -8,7 +8,9 @@ list order, the keyset condition a range on the same index.
 Credit checks lock the key row (``FOR UPDATE`` on PostgreSQL, the write lock on SQLite) before
 summing the credits the key's unfinished tasks hold; the queue limits (:class:`QueueLimits`) are
 counted in the same transaction, each count stopping at its limit (the server-wide one walks
-``ix_tasks_claim``).
+``ix_tasks_claim``). An ``Idempotency-Key`` is looked up and recorded in that transaction too
+(:mod:`refgen.store.sql_idempotency`), before the credits and limits: a duplicate is answered with
+the earlier task, never refused for the credits or the queue place that task holds.
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ from refgen.errors import (
     TaskNotFound,
     Unauthorized,
 )
-from refgen.store.base import QueueCount, QueueLimits
+from refgen.store.base import IdempotentCreate, QueueCount, QueueLimits
 from refgen.store.schema import api_keys, tasks
 from refgen.store.sql_changes import apply_change
+from refgen.store.sql_idempotency import is_duplicate_key, live_record, record
 from refgen.store.sql_rows import UNFINISHED, WAITING, load_task, row_to_task, task_values
 from refgen.store.sql_transactions import SqlTransactions
 from refgen.store.times import as_utc
@@ -54,7 +57,26 @@ class SqlTasks:
     def __init__(self, db: SqlTransactions) -> None:
         self._db = db
 
-    def insert_task(self, task: Task, limits: QueueLimits | None = None) -> None:
+    def insert_task(
+        self, task: Task, limits: QueueLimits | None = None, idempotency: IdempotentCreate | None = None
+    ) -> str:
+        try:
+            return self._insert(task, limits, idempotency)
+        except StoreError as error:
+            if idempotency is None or not is_duplicate_key(error):
+                raise
+            # a concurrent create with the same key committed first: answer its task
+            found = self.find_idempotent(task.key_id, idempotency)
+            if found is None:
+                raise
+            return found
+
+    def find_idempotent(self, key_id: str, create: IdempotentCreate) -> str | None:
+        with self._db.read() as connection:
+            found = live_record(connection, key_id, create)
+        return None if found is None else found.task_for(create)
+
+    def _insert(self, task: Task, limits: QueueLimits | None, idempotency: IdempotentCreate | None) -> str:
         values = task_values(task)
         key_id = {"key_id": task.key_id}
         with self._db.write() as connection:
@@ -63,6 +85,10 @@ class SqlTasks:
                 raise StoreError(f"unknown key id {task.key_id!r}")
             if balance_row.revoked_at is not None:  # the caller's key may come from a cache
                 raise Unauthorized("invalid API key")
+            if idempotency is not None:
+                earlier = live_record(connection, task.key_id, idempotency)
+                if earlier is not None:
+                    return earlier.task_for(idempotency)
             balance: int | None = balance_row.credits
             if balance is not None:
                 reserved = connection.execute(_RESERVED_CREDITS, key_id).scalar_one()
@@ -76,6 +102,9 @@ class SqlTasks:
                     raise SystemThrottling()
             # the statement is built once; the row goes as parameters (no expression per column)
             connection.execute(_INSERT_TASK, values)
+            if idempotency is not None:
+                record(connection, task.key_id, task.id, idempotency)
+        return task.id
 
     def get_task(self, task_id: str) -> Task | None:
         with self._db.read() as connection:

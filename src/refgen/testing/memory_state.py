@@ -12,7 +12,7 @@ from datetime import datetime
 
 from refgen.domain import ApiKey, Task, TaskState
 from refgen.lifecycle import TaskChange
-from refgen.store.base import CallbackAttempt, CallbackDelivery, WorkerInfo, new_delivery
+from refgen.store.base import CallbackAttempt, CallbackDelivery, IdempotencyRecord, WorkerInfo, new_delivery
 
 
 class MemoryState:
@@ -26,6 +26,9 @@ class MemoryState:
         self.attempts: dict[str, list[CallbackAttempt]] = {}
         self.workers: dict[str, WorkerInfo] = {}
         self.swept_credits: dict[str, int] = {}  # key id -> credits of its swept success tasks
+        # (key id, Idempotency-Key) → the record and when it was made; a record whose task is no
+        # longer in ``tasks`` is gone, as the SQL store's rows go with their task (ON DELETE CASCADE)
+        self.idempotency: dict[tuple[str, str], tuple[IdempotencyRecord, datetime]] = {}
 
     # --- call with the lock held ----------------------------------------------------------------
 

@@ -1,6 +1,6 @@
-"""Tasks in the in-memory store: insert (with the credit check and the queue limits), read, list,
-cancel and mark queueing. Tasks are copied on the way in and out: mutating a returned task changes
-nothing stored.
+"""Tasks in the in-memory store: insert (with the credit check, the queue limits and the
+``Idempotency-Key`` record), read, list, cancel and mark queueing. Tasks are copied on the way in and
+out: mutating a returned task changes nothing stored.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from refgen.errors import (
     TaskNotFound,
     Unauthorized,
 )
-from refgen.store.base import QueueCount, QueueLimits
+from refgen.store.base import IdempotencyRecord, IdempotentCreate, QueueCount, QueueLimits
 from refgen.store.times import as_utc, optional_utc
 from refgen.task_query import KeyUsage, TaskQuery, list_order
 from refgen.testing.memory_state import MemoryState
@@ -31,7 +31,9 @@ class MemoryTasks:
     def __init__(self, state: MemoryState) -> None:
         self._state = state
 
-    def insert_task(self, task: Task, limits: QueueLimits | None = None) -> None:
+    def insert_task(
+        self, task: Task, limits: QueueLimits | None = None, idempotency: IdempotentCreate | None = None
+    ) -> str:
         stored = copy.deepcopy(task)
         stored.state = TaskState(stored.state)
         stored.created_at = as_utc(stored.created_at)
@@ -48,6 +50,10 @@ class MemoryTasks:
                 raise Unauthorized("invalid API key")
             if task.id in self._state.tasks:
                 raise StoreError(f"database error: IntegrityError: duplicate task id {task.id!r}")
+            if idempotency is not None:
+                earlier = self._live_record(key.id, idempotency)
+                if earlier is not None:
+                    return earlier.task_for(idempotency)
             if key.credits is not None:
                 reserved = sum(
                     t.spec.credits
@@ -65,6 +71,25 @@ class MemoryTasks:
                 if len(waiting) >= limits.total:
                     raise SystemThrottling()
             self._state.tasks[stored.id] = stored
+            if idempotency is not None:
+                made = IdempotencyRecord(task.id, idempotency.request_hash)
+                self._state.idempotency[(key.id, idempotency.key)] = (made, as_utc(idempotency.at))
+        return task.id
+
+    def find_idempotent(self, key_id: str, create: IdempotentCreate) -> str | None:
+        with self._state.lock:
+            found = self._live_record(key_id, create)
+        return None if found is None else found.task_for(create)
+
+    def _live_record(self, key_id: str, create: IdempotentCreate) -> IdempotencyRecord | None:
+        """Call with the lock held."""
+        found = self._state.idempotency.get((key_id, create.key))
+        if found is None:
+            return None
+        made, at = found
+        if at < as_utc(create.since) or made.task_id not in self._state.tasks:
+            return None
+        return made
 
     def get_task(self, task_id: str) -> Task | None:
         with self._state.lock:

@@ -45,22 +45,29 @@ class AppTransport(httpx.BaseTransport):
 @dataclass
 class Faults:
     """Fail the first ``count`` requests whose method is in ``methods``: answer ``status`` with a
-    contract error body, or raise ``error`` (e.g. ``httpx.ConnectError``). ``seen`` lists every
-    request as ``(method, path, failed)``."""
+    contract error body, or raise ``error`` (e.g. ``httpx.ConnectError``); with ``drop_answers``,
+    pass the request on and lose its answer instead (a ``ReadError``: the server acted, the client
+    never heard). ``seen`` lists every request as ``(method, path, failed)``, ``keys`` the
+    ``Idempotency-Key`` each request carried (None for none)."""
 
     count: int
     status: int = 503
     error: type[httpx.TransportError] | None = None
     methods: tuple[str, ...] = ("GET", "POST")
     retry_after: str | None = None
+    drop_answers: bool = False
     seen: list[tuple[str, str, bool]] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
 
-    def _fault(self, request: httpx.Request) -> httpx.Response | None:
+    def _failing(self, request: httpx.Request) -> bool:
         failing = request.method in self.methods and self.count > 0
         self.seen.append((request.method, request.url.path, failing))
-        if not failing:
-            return None
-        self.count -= 1
+        self.keys.append(request.headers.get("Idempotency-Key"))
+        if failing:
+            self.count -= 1
+        return failing
+
+    def _fault(self, request: httpx.Request) -> httpx.Response:
         if self.error is not None:
             raise self.error("injected fault", request=request)
         headers = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
@@ -74,13 +81,23 @@ class Faults:
 
     def wrap(self, inner: httpx.BaseTransport) -> httpx.MockTransport:
         def handler(request: httpx.Request) -> httpx.Response:
-            return self._fault(request) or inner.handle_request(request)
+            if not self._failing(request):
+                return inner.handle_request(request)
+            if self.drop_answers:
+                inner.handle_request(request).close()
+                raise httpx.ReadError("injected fault: the answer was lost", request=request)
+            return self._fault(request)
 
         return httpx.MockTransport(handler)
 
     def wrap_async(self, inner: httpx.AsyncBaseTransport) -> httpx.MockTransport:
         async def handler(request: httpx.Request) -> httpx.Response:
-            return self._fault(request) or await inner.handle_async_request(request)
+            if not self._failing(request):
+                return await inner.handle_async_request(request)
+            if self.drop_answers:
+                await (await inner.handle_async_request(request)).aclose()
+                raise httpx.ReadError("injected fault: the answer was lost", request=request)
+            return self._fault(request)
 
         return httpx.MockTransport(handler)
 

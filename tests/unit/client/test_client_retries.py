@@ -1,4 +1,5 @@
-"""Retries: GETs survive 429, 5xx and broken connections; POSTs are sent once."""
+"""Retries: GETs and creates survive 429, 5xx and broken connections (a create's retries repeat its
+``Idempotency-Key``, so a lost answer never makes a second task); cancel is sent once."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from refgen.client import APIConnectionError, APITimeoutError, RateLimitError, ServerError
+from refgen.client import (
+    APIConnectionError,
+    APITimeoutError,
+    ConflictError,
+    InvalidRequestError,
+    RateLimitError,
+    ServerError,
+)
 from refgen.client.base import PollSchedule, retry_delay
+from refgen.client.bodies import create_body
 from refgen.client.models import Generation
 from tests.conftest import Server
 from tests.unit.client.conftest import Faults, async_client, flaky_client, sync_client
@@ -51,17 +60,68 @@ def test_client_rate_limit_error_after_retries(server: Server) -> None:
     ("status", "error", "expected"),
     [(503, None, ServerError), (429, None, RateLimitError), (0, httpx.ConnectError, APIConnectionError)],
 )
-def test_client_post_is_never_retried(
+def test_client_cancel_is_never_retried(
     server: Server, status: int, error: type[httpx.TransportError] | None, expected: type[Exception]
 ) -> None:
     faults = Faults(1, status=status, error=error, methods=("POST",))
-    with flaky_client(server, faults, max_retries=5) as client:
-        with pytest.raises(expected):
-            client.reference2image(model="viduq2", prompt="once")
-        faults.count = 1
-        with pytest.raises(expected):
-            client.cancel("some-task")
-    assert [(m, failed) for m, _, failed in faults.seen] == [("POST", True), ("POST", True)]
+    with flaky_client(server, faults, max_retries=5) as client, pytest.raises(expected):
+        client.cancel("some-task")
+    assert [(m, failed) for m, _, failed in faults.seen] == [("POST", True)]
+    assert faults.keys == [None]
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(503, None), (429, None), (0, httpx.ConnectError), (0, httpx.ReadTimeout)]
+)
+def test_client_create_is_retried_with_the_same_key(
+    server: Server, status: int, error: type[httpx.TransportError] | None
+) -> None:
+    faults = Faults(2, status=status, error=error, methods=("POST",), retry_after="0")
+    with flaky_client(server, faults, max_retries=2) as client:
+        task = client.text2video(model="viduq1", prompt="a red balloon")
+    assert [(m, failed) for m, _, failed in faults.seen] == [("POST", True), ("POST", True), ("POST", False)]
+    assert len(set(faults.keys)) == 1 and faults.keys[0] is not None
+    assert [t.id for t in server.store.tasks.list_tasks(task_key_id(server))] == [task.task_id]
+
+
+def task_key_id(server: Server) -> str:
+    [key] = server.store.keys.list_keys()
+    return key.id
+
+
+def test_client_create_whose_answer_was_lost_gets_the_task_it_made(server: Server) -> None:
+    faults = Faults(1, methods=("POST",), drop_answers=True)
+    with flaky_client(server, faults, max_retries=2) as client:
+        task = client.reference2image(model="viduq2", prompt="once")
+    assert [failed for *_, failed in faults.seen] == [True, False]
+    assert faults.keys[0] is not None and faults.keys[0] == faults.keys[1]
+    # the first attempt made the task; the retry was answered with it
+    assert [t.id for t in server.store.tasks.list_tasks(task_key_id(server))] == [task.task_id]
+
+
+def test_client_create_gives_up_after_max_retries(server: Server) -> None:
+    faults = Faults(10, status=503, methods=("POST",))
+    with flaky_client(server, faults, max_retries=1) as client, pytest.raises(ServerError):
+        client.text2video(model="viduq1", prompt="x")
+    assert faults.failed == 2
+    assert server.store.tasks.list_tasks(task_key_id(server)) == []
+
+
+def test_client_create_sends_a_fresh_key_per_call_or_the_callers(server: Server) -> None:
+    faults = Faults(0)
+    with flaky_client(server, faults) as client:
+        first = client.text2video(model="viduq1", prompt="x")
+        second = client.text2video(model="viduq1", prompt="x")
+        mine = client.text2video(model="viduq1", prompt="x", idempotency_key="order-7")
+        again = client.text2video(model="viduq1", prompt="x", idempotency_key="order-7")
+        with pytest.raises(ConflictError) as conflict:
+            client.text2video(model="viduq1", prompt="y", idempotency_key="order-7")
+    assert first.task_id != second.task_id and mine.task_id == again.task_id
+    assert faults.keys[0] != faults.keys[1] and faults.keys[2:] == ["order-7"] * 3
+    assert conflict.value.code == 409 and conflict.value.reason == "Conflict"
+    assert isinstance(conflict.value, InvalidRequestError)
+    # a header, never a body field
+    assert create_body({"model": "viduq1", "idempotency_key": "order-7"}) == {"model": "viduq1"}
 
 
 def test_client_connection_errors_read_well(server: Server) -> None:
@@ -92,22 +152,35 @@ def test_client_download_retries_the_file_request(server: Server, tmp_path: Path
 
 
 @pytest.mark.anyio
-async def test_async_client_retries_gets_only(server: Server) -> None:
+async def test_async_client_retries_gets_and_creates(server: Server) -> None:
     faults = Faults(1, status=503)
     inner = httpx.ASGITransport(app=server.client.app)
     async with async_client(server, transport=faults.wrap_async(inner), max_retries=2) as client:
-        with pytest.raises(ServerError):
-            await client.reference2image(model="viduq2", prompt="x")
         created = await client.reference2image(model="viduq2", prompt="x")
         faults.count = 2
         assert (await client.get(created)).id == created.task_id
+        faults.count = 1
+        with pytest.raises(ServerError):
+            await client.cancel(created)
     assert [(m, failed) for m, _, failed in faults.seen] == [
         ("POST", True),
         ("POST", False),
         ("GET", True),
         ("GET", True),
         ("GET", False),
+        ("POST", True),
     ]
+    assert faults.keys[0] is not None and faults.keys[0] == faults.keys[1]
+
+
+@pytest.mark.anyio
+async def test_async_client_create_whose_answer_was_lost_gets_the_task_it_made(server: Server) -> None:
+    faults = Faults(1, methods=("POST",), drop_answers=True)
+    inner = httpx.ASGITransport(app=server.client.app)
+    async with async_client(server, transport=faults.wrap_async(inner), max_retries=2) as client:
+        task = await client.text2video(model="viduq1", prompt="once", idempotency_key="mine")
+    assert faults.keys == ["mine", "mine"]
+    assert [t.id for t in server.store.tasks.list_tasks(task_key_id(server))] == [task.task_id]
 
 
 def test_retry_delay_backs_off_and_honours_retry_after() -> None:

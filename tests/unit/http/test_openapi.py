@@ -44,7 +44,7 @@ def test_openapi_lists_the_answers_each_route_can_give(spec: dict[str, Any]) -> 
     statuses = {(path, method): set(op["responses"]) for path, method, op in operations(spec)}
     for kind in TaskKind:
         path = f"/ent/v2/{kind.value}"
-        assert statuses[(path, "post")] == {"200", "400", "401", "413", "429", "500"}
+        assert statuses[(path, "post")] == {"200", "400", "401", "409", "413", "429", "500"}
         too_many = spec["paths"][path]["post"]["responses"]["429"]
         assert too_many["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 0}
         assert too_many["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
@@ -54,6 +54,20 @@ def test_openapi_lists_the_answers_each_route_can_give(spec: dict[str, Any]) -> 
     assert statuses[("/ent/v2/credits", "get")] == {"200", "400", "401", "500"}
     assert statuses[("/readyz", "get")] == {"200", "503", "500"}
     assert statuses[("/files/{key}", "get")] == {"200", "403", "404", "500"}
+
+
+def test_openapi_every_create_route_takes_an_optional_idempotency_key(spec: dict[str, Any]) -> None:
+    for kind in TaskKind:
+        operation = spec["paths"][f"/ent/v2/{kind.value}"]["post"]
+        headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+        assert [p["name"] for p in headers] == ["Idempotency-Key"], kind
+        assert headers[0]["required"] is False
+        schema = headers[0]["schema"]
+        assert schema["maxLength"] == 255 and schema["minLength"] == 1
+        conflict = operation["responses"]["409"]["content"]["application/json"]["schema"]
+        assert conflict == {"$ref": "#/components/schemas/ErrorBody"}
+    cancel = spec["paths"]["/ent/v2/tasks/{task_id}/cancel"]["post"]
+    assert all(p["name"] != "Idempotency-Key" for p in cancel.get("parameters", []))
 
 
 @pytest.mark.parametrize("kind", list(BODY_FIELDS))

@@ -6,7 +6,7 @@ the filter and the order. ``api_keys.swept_credits`` keeps the credits charged f
 the sweeper removed, so a key's charged total (``GET /ent/v2/credits``) does not shrink with them.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-30 00:00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
