@@ -3,7 +3,7 @@
 Starlette's ``@app.middleware("http")`` (``BaseHTTPMiddleware``) wraps each request in extra tasks and
 streams; on a status read it cost more than the read itself. This middleware only adds a header to
 the response's first message and, when the ``refgen.access`` logger is enabled, writes one line when
-the response starts: client, method, path, status, milliseconds and the trace id.
+the response starts: client, method, path, HTTP version, status, milliseconds and the trace id.
 
 The trace id is 32 hex digits, kept in the request's ``state`` (``request.state.trace_id``: error
 bodies quote it) and bound (:func:`refgen.logs.bind_trace_id`) while the request runs, so log lines
@@ -83,6 +83,7 @@ def _log_access(scope: Scope, status: int, started: float, tid: str) -> None:
     where = f"{client[0]}:{client[1]}" if client else "-"
     path = scope.get("path", "")
     millis = (time.perf_counter() - started) * 1000
+    method, version = scope.get("method", ""), scope.get("http_version", "1.1")
     access_log.info(
-        '%s "%s %s" %d %.1fms trace_id=%s', where, scope.get("method", ""), path, status, millis, tid
+        '%s "%s %s HTTP/%s" %d %.1fms trace_id=%s', where, method, path, version, status, millis, tid
     )

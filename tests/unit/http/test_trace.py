@@ -13,7 +13,7 @@ from refgen.http.errors import install_error_handlers
 from refgen.logs import current_trace_id
 from tests.conftest import Server
 
-ACCESS = re.compile(r'^[\d.:a-z-]+ "(GET|POST) (\S+)" (\d{3}) [\d.]+ms trace_id=([0-9a-f]{32})$')
+ACCESS = re.compile(r'^[\d.:a-z-]+ "(GET|POST) (\S+) HTTP/1\.1" (\d{3}) [\d.]+ms trace_id=([0-9a-f]{32})$')
 
 
 def access_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, int, str]]:
