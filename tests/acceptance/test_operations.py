@@ -83,7 +83,8 @@ def test_operations_serve_logs_json_lines_without_the_token(json_server: Running
     assert json_server.token not in text and METRICS_TOKEN not in text
     entries: list[dict[str, Any]] = [json.loads(line) for line in text.splitlines()]
     assert entries and all({"time", "level", "logger", "message"} <= set(e) for e in entries)
-    assert any(e["logger"] == "uvicorn.access" for e in entries)
+    access = [e for e in entries if e["logger"] == "refgen.access"]
+    assert access and all(len(e["trace_id"]) == 32 and e["message"].endswith(e["trace_id"]) for e in access)
     assert any(e["logger"] == "refgen" and e["message"].startswith("refgen ") for e in entries)  # banner
 
 
