@@ -6,7 +6,7 @@ together onto collages so that none is dropped. Pure Pillow and numpy: no torch.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -74,12 +74,15 @@ def fit_pixels(image: Image.Image, max_pixels: int, min_side: int = 1) -> Image.
 
 
 def prepare_references(
-    paths: Sequence[Path], slots: int, canvas: tuple[int, int]
+    paths: Sequence[Path],
+    slots: int,
+    canvas: tuple[int, int],
+    loader: Callable[[Path], Image.Image] = load_reference,
 ) -> tuple[list[Image.Image], list[int]]:
-    """Load the references and fit them into at most ``slots`` images: with more references than
-    slots, the later ones are tiled together (:func:`group_sizes`, :func:`collage`) on canvases of
-    size ``canvas``. Never drops one. Returns the images and the group sizes."""
-    images = [load_reference(p) for p in paths]
+    """Load the references (with ``loader``) and fit them into at most ``slots`` images: with more
+    references than slots, the later ones are tiled together (:func:`group_sizes`, :func:`collage`)
+    on canvases of size ``canvas``. Never drops one. Returns the images and the group sizes."""
+    images = [loader(p) for p in paths]
     sizes = group_sizes(len(images), max(1, slots))
     out: list[Image.Image] = []
     start = 0
