@@ -233,6 +233,22 @@ def _lora_path(option: str) -> Path:
     return path
 
 
+def fp8_available(torch: Any, device_option: str | None) -> bool:
+    """Whether FP8 can be used here: a CUDA device of compute capability 8.9+ and torchao installed."""
+    if device_option not in (None, "auto") and not str(device_option).startswith("cuda"):
+        return False
+    if not torch.cuda.is_available():
+        return False
+    index = torch.device(device_option).index if str(device_option).startswith("cuda:") else None
+    if tuple(torch.cuda.get_device_capability(index)) < (8, 9):
+        return False
+    try:
+        import torchao  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _quantize_fp8(models: Sequence[Any], device: str) -> None:
     """FP8 dynamic activation + weight quantization of the transformers with torchao (CUDA, SM ≥ 8.9)."""
     if not device.startswith("cuda"):

@@ -41,7 +41,9 @@ import numpy.typing as npt
 from PIL import Image
 
 from refgen.backends.diffusers_base import DiffusersBackend, PipelineRunner
+from refgen.backends.diffusers_loading import fp8_available, import_torch
 from refgen.backends.diffusers_options import (
+    OptionError,
     bool_option,
     choice_option,
     float_option,
@@ -112,7 +114,14 @@ WAN_OPTIONS = {
     "overlap": int_option(1),
     "cutout": bool_option,
     "guidance_2": float_option(0.0),
+    "speed": choice_option("quality", "fast"),
 }
+
+# The fast tier: a few-step distilled LoRA (lightx2v's step- and CFG-distilled Wan2.1 14B LoRAs,
+# loaded from a local file with ``load_lora_weights`` and fused), 4 steps at guidance 1 (no
+# unconditional pass) with LightX2V's shift 5, the repeated blocks compiled, and FP8 weights where
+# the card has FP8 (compute capability 8.9+, torchao installed). Options given explicitly win.
+FAST_TIER: dict[str, Any] = {"steps": 4, "guidance": 1.0, "flow_shift": 5.0, "compile": "blocks"}
 
 
 def negative_prompt_for(amplitude: str, base: str = NEGATIVE_BASE) -> str:
@@ -221,7 +230,19 @@ class WanVaceBackend(DiffusersBackend):
         self, weights: str, options: Mapping[str, Any] | None = None, *, runner: PipelineRunner | None = None
     ) -> None:
         super().__init__(weights, options, runner=runner)
+        if self.options.get("speed") == "fast":
+            if "lora" not in self.options:
+                raise OptionError(
+                    f"{self.name}: 'speed': 'fast' needs 'lora', the local file of a few-step distilled LoRA "
+                    "(see docs/gpu-backends.md)"
+                )
+            self.options = {**FAST_TIER, **self.options}
         self._schedulers: dict[float, Any] = {}
+
+    def load(self) -> None:
+        if self.options.get("speed") == "fast" and "fp8" not in self.options:
+            self.options["fp8"] = fp8_available(import_torch(), self.options.get("device"))
+        super().load()
 
     def _build(self, diffusers: Any, torch: Any, folder: Path, dtype: Any) -> Any:
         vae = diffusers.AutoencoderKLWan.from_pretrained(
