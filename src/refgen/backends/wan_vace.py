@@ -10,22 +10,25 @@ Serves Wan2.1-VACE-14B (quality) and Wan2.1-VACE-1.3B (small tier), and any othe
   Each frame is then scaled to cover the contract's size and centre-cropped (never stretched):
   1080p is upscaled 1.5× from 720p, 360p downscaled from 480p. ``height``/``width`` force a
   native size; ``native`` forces a tier.
-- **Duration and fps.** ``duration`` s at the model's 16 fps is ``16·duration + 1`` native frames,
-  capped at ``max_frames`` (default 81, what Wan was trained on; longer durations then cover the
-  same span with fewer frames). The clip is re-timed to exactly ``duration × 24`` output frames,
-  first and last frames aligned, by cross-fading neighbours (``retime: blend``) or repeating the
-  nearest (``retime: nearest``). ``num_frames`` forces the native count.
+- **Endpoints.** One backend serves every video endpoint (:func:`conditions_for`):
+  reference2video gives ``reference_images``; img2video makes the picture frame 0 of ``video``
+  (black mask: keep), start-end2video the first and last frames; text2video gives nothing.
+- **Duration and fps.** ``duration`` s at the model's 16 fps is ``16·duration + 1`` native frames
+  (8 s: 129), so motion keeps its speed. One run makes at most ``max_frames`` (81, VACE's trained
+  length); a longer clip is continued in segments (:func:`segment_lengths`), each later run given
+  the last ``overlap`` frames of the clip so far as known frames. The clip is re-timed to exactly
+  ``duration × 24`` output frames (``retime: blend`` or ``nearest``). ``num_frames`` forces the count.
+- **Recipe.** 50 steps, guidance 5, flow shift 16 (the official VACE recipe); ``speed: fast`` is
+  the fast tier (:data:`FAST_TIER`, a distilled LoRA); Wan2.2's two experts get their own defaults.
 - **Seed.** A CPU ``torch.Generator`` seeded with the job's seed: same seed, inputs, weights and
   options → same video on the same hardware.
 - **movement_amplitude.** ``auto`` changes nothing. ``small``/``medium``/``large`` put a short
   sentence before the prompt (:data:`AMPLITUDE_PROMPTS`, first so that prompt truncation at
   ``max_sequence_length`` tokens never drops it) and adjust the negative prompt
   (:func:`negative_prompt_for`); guidance is unchanged. Ignored for ``viduq2``, as the contract says.
-- **References.** Each reference (alpha composited onto white) is one ``reference_images`` entry;
-  the pipeline letterboxes it onto a white canvas at the native size. The model is comfortable
-  with about 4 (``max_references``), and diffusers 0.42 cannot take more references than latent
-  frames (``(frames - 1) / 4 + 1``): beyond that, the later references are tiled in pairs (or
-  more) onto collage frames of the native size, the first ones staying alone; none is dropped.
+- **References.** Each subject cut out onto white (``cutout``, :mod:`refgen.media.on_white`), one
+  image per subject in the subjects form, at most ``max_references`` (3, VACE's guide) images:
+  beyond that the later ones are tiled together onto collages; none is dropped.
 - **bgm** is the seeded synthesizer of :mod:`refgen.media.music`; **prompt** is passed as is.
 """
 
