@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from refgen.backends.diffusers_hints import fold_vace_hints, has_vace_hints
 from refgen.backends.diffusers_options import CACHE_TYPES
 from refgen.errors import BackendUnavailable
 
@@ -123,33 +124,35 @@ def _quiet_loading() -> None:
 
 def apply_runtime_options(pipe: Any, options: Mapping[str, Any], device: str, torch: Any) -> None:
     """Apply the speed and memory options to a freshly loaded pipeline, in a safe order:
-    LoRA (fused), attention backend, cache hooks, placement (offload or ``.to(device)``), FP8,
-    VAE tiling, compile."""
+    LoRA (fused, then unloaded), attention backend, compile of the repeated blocks (under the cache
+    hooks), VACE hints folded into the blocks, cache hooks, placement (offload or ``.to(device)``),
+    FP8, VAE tiling, whole-model compile. Compilation is lazy: it traces at the first call, after FP8."""
     transformers = [
         m for m in (getattr(pipe, "transformer", None), getattr(pipe, "transformer_2", None)) if m
     ]
     if not options.get("progress_bar", False):
         pipe.set_progress_bar_config(disable=True)
     if "lora" in options:
-        lora = Path(options["lora"]).expanduser()
-        if not lora.exists():
-            raise BackendUnavailable(f"LoRA file {lora} does not exist")
-        try:
-            pipe.load_lora_weights(str(lora), local_files_only=True)
-            pipe.fuse_lora(lora_scale=options.get("lora_scale", 1.0))
-        except (ImportError, ValueError, OSError) as exc:
-            raise BackendUnavailable(f"cannot load LoRA {lora}: {exc}") from None
+        fuse_loras(pipe, options)
     if "attention" in options:
         for model in transformers:
             try:
                 model.set_attention_backend(options["attention"])
             except (ImportError, ValueError, RuntimeError) as exc:
                 raise BackendUnavailable(f"attention backend {options['attention']!r}: {exc}") from None
-    if "cache" in options:
-        settings = dict(options["cache"])
-        config_class = getattr(import_diffusers(), CACHE_TYPES[settings.pop("type")])
+    cache = dict(options.get("cache", {}))
+    compile_mode = options.get("compile", "none")
+    compile_backend = options.get("compile_backend", "inductor")
+    if compile_mode == "blocks":
+        for model in transformers:
+            compile_blocks(model, torch, fullgraph=cache.get("type") != "taylorseer", backend=compile_backend)
+    if cache:
+        for model in transformers:
+            if has_vace_hints(model):
+                fold_vace_hints(model, torch)
+        config_class = getattr(import_diffusers(), CACHE_TYPES[cache.pop("type")])
         try:
-            config = config_class(**settings)
+            config = config_class(**cache)
         except TypeError as exc:
             raise BackendUnavailable(f"cache: {exc}") from None
         for model in transformers:
@@ -178,12 +181,72 @@ def apply_runtime_options(pipe: Any, options: Mapping[str, Any], device: str, to
         if vae is None or not hasattr(vae, "enable_tiling"):
             raise BackendUnavailable("vae_tiling: this pipeline's VAE has no tiled decoding")
         vae.enable_tiling()
-    compile_mode = options.get("compile", "none")
-    for model in transformers:
-        if compile_mode == "blocks":
-            model.compile_repeated_blocks(fullgraph=True)
-        elif compile_mode == "full":
-            model.compile(fullgraph=True)
+    if compile_mode == "full":
+        for model in transformers:
+            model.compile(fullgraph=True, backend=compile_backend)
+
+
+def compile_blocks(model: Any, torch: Any, *, fullgraph: bool, backend: str = "inductor") -> None:
+    """Regional compilation: ``torch.compile`` each repeated block's own ``forward`` (the classes in
+    the model's ``_repeated_blocks``), so that hooks applied afterwards (caches, offload) wrap the
+    compiled code instead of being traced by it. diffusers' ``compile_repeated_blocks`` compiles the
+    module's whole call, hooks included, and dynamo refuses the hooks under ``fullgraph=True``
+    ("Unsupported hasattr call"). TaylorSeer hooks sit inside the blocks (on their attention
+    modules): then ``fullgraph`` must be off, and the graph breaks at each hooked module."""
+    names = set(getattr(model, "_repeated_blocks", None) or ())
+    blocks = [m for m in model.modules() if type(m).__name__ in names]
+    if not blocks:
+        raise BackendUnavailable(f"compile: {type(model).__name__} names no repeated blocks; use 'full'")
+    for block in blocks:
+        block.forward = torch.compile(block.forward, fullgraph=fullgraph, backend=backend)
+
+
+def fuse_loras(pipe: Any, options: Mapping[str, Any]) -> None:
+    """Load the LoRA(s), fuse them into every transformer, then unload the PEFT layers.
+
+    ``lora`` goes into ``transformer``, and into ``transformer_2`` too (Wan2.2's low-noise expert)
+    unless ``lora_2`` names that expert's own file. Fusing alone leaves the PEFT wrappers in place
+    (they would run, and FP8 would quantize them); ``unload_lora_weights()`` after ``fuse_lora``
+    removes them and keeps the fused weights."""
+    files = {"lora": _lora_path(options["lora"])}
+    if "lora_2" in options:
+        files["lora_2"] = _lora_path(options["lora_2"])
+    has_second = getattr(pipe, "transformer_2", None) is not None
+    components = ["transformer", "transformer_2"] if has_second else ["transformer"]
+    try:
+        pipe.load_lora_weights(str(files["lora"]), adapter_name="fast", local_files_only=True)
+        if has_second:
+            second = files.get("lora_2", files["lora"])
+            pipe.load_lora_weights(
+                str(second), adapter_name="fast_2", load_into_transformer_2=True, local_files_only=True
+            )
+        pipe.fuse_lora(components=components, lora_scale=options.get("lora_scale", 1.0))
+        pipe.unload_lora_weights()
+    except (ImportError, ValueError, OSError, KeyError) as exc:
+        raise BackendUnavailable(f"cannot load LoRA {files['lora']}: {exc}") from None
+
+
+def _lora_path(option: str) -> Path:
+    path = Path(option).expanduser()
+    if not path.exists():
+        raise BackendUnavailable(f"LoRA file {path} does not exist")
+    return path
+
+
+def fp8_available(torch: Any, device_option: str | None) -> bool:
+    """Whether FP8 can be used here: a CUDA device of compute capability 8.9+ and torchao installed."""
+    if device_option not in (None, "auto") and not str(device_option).startswith("cuda"):
+        return False
+    if not torch.cuda.is_available():
+        return False
+    index = torch.device(device_option).index if str(device_option).startswith("cuda:") else None
+    if tuple(torch.cuda.get_device_capability(index)) < (8, 9):
+        return False
+    try:
+        import torchao  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _quantize_fp8(models: Sequence[Any], device: str) -> None:

@@ -137,12 +137,14 @@ COMMON_OPTIONS: dict[str, OptionParser] = {
         "none", "model", "sequential", "group", aliases={True: "model", False: "none", None: "none"}
     ),
     "compile": choice_option("none", "blocks", "full", aliases={True: "blocks", False: "none", None: "none"}),
+    "compile_backend": text_option,
     "height": int_option(8),
     "width": int_option(8),
     "cache": _cache,
     "fp8": bool_option,
     "attention": _attention,
     "lora": text_option,
+    "lora_2": text_option,
     "lora_scale": float_option(0.0),
     "vae_tiling": bool_option,
     "max_references": int_option(1),
@@ -170,4 +172,11 @@ def parse_options(
         parsed[name] = parser(name, value)
     if parsed.get("fp8") and parsed.get("offload", "none") != "none":
         raise OptionError(f"{backend}: options 'fp8' and 'offload' cannot be combined")
+    if parsed.get("compile") == "full" and "cache" in parsed:
+        raise OptionError(
+            f"{backend}: 'compile': 'full' traces the cache hooks and fails; "
+            "use 'compile': 'blocks' with a cache"
+        )
+    if "lora_2" in parsed and "lora" not in parsed:
+        raise OptionError(f"{backend}: 'lora_2' (the second transformer's LoRA) needs 'lora' too")
     return parsed

@@ -3,10 +3,12 @@ the seeded generator, and the background music.
 
 **Cancel and progress.** :class:`StepControl` is passed as the pipeline's ``callback_on_step_end``.
 After each denoising step it reports ``(step, total)`` and polls the cancel token; when the token
-is set it sets ``pipe._interrupt = True``. Both ``WanVACEPipeline`` and ``Flux2KleinPipeline``
-(diffusers 0.42) reset ``_interrupt`` at the start of ``__call__`` and ``continue`` past every
-remaining step while ``self.interrupt`` is true, then decode what they have: the backend discards
-that result and raises :class:`~refgen.errors.GenerationCancelled`.
+is set it sets ``pipe._interrupt = True`` and raises :class:`~refgen.errors.GenerationCancelled`
+out of the pipeline's loop. The flag alone is not enough: ``WanVACEPipeline`` and
+``Flux2KleinPipeline`` (diffusers 0.42) ``continue`` past the remaining steps while it is set, then
+still decode the whole clip (for an 81-frame Wan clip that is the fp32 VAE over every frame, seconds
+of GPU time for a result that is thrown away). Raising stops at once; the pipelines' own context
+managers (progress bar, cache context) close on the way out, and the next call resets the flag.
 
 **Out of memory.** :func:`run_translating_oom` turns ``torch.cuda.OutOfMemoryError`` (and the
 ``RuntimeError`` "out of memory" / "can't allocate memory" forms, and ``MemoryError``) into
@@ -59,7 +61,7 @@ def run_translating_oom(torch: Any, call: Callable[[], Any], *, hint: str = "") 
 
 class StepControl:
     """A ``callback_on_step_end``: reports progress after each step and, when the cancel token is
-    set, sets the pipeline's interrupt flag so the remaining steps are skipped.
+    set, sets the pipeline's interrupt flag and raises GenerationCancelled (no further step, no decode).
 
     Progress is ``(step, steps + 1)``: the last unit is the decode and post-processing, reported
     with :meth:`done`.
@@ -72,6 +74,7 @@ class StepControl:
         self._cancel = cancel
         self.interrupted = False
         self.calls = 0
+        self.offset = 0  # steps done by earlier runs of the same job (a clip made in segments)
 
     def start(self) -> None:
         if self._cancel.is_cancelled():
@@ -82,10 +85,11 @@ class StepControl:
         self, pipe: Any, step: int, timestep: Any, callback_kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         self.calls += 1
-        self._progress(min(step + 1, self.steps), self.total)
-        if not self.interrupted and self._cancel.is_cancelled():
+        self._progress(min(self.offset + step + 1, self.steps), self.total)
+        if self.interrupted or self._cancel.is_cancelled():
             pipe._interrupt = True
             self.interrupted = True
+            raise GenerationCancelled()
         return {}
 
     def finish(self) -> None:

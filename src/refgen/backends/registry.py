@@ -57,7 +57,9 @@ BACKEND_KINDS: Mapping[str, BackendKind] = {
     "timed": BackendKind("refgen.testing.timed:TimedBackend", frozenset(TaskKind), needs_weights=False),
     # diffusers on a GPU, weights from a local folder (docs/gpu-backends.md)
     "wan-vace": BackendKind(
-        "refgen.backends.wan_vace:WanVaceBackend", frozenset({TaskKind.VIDEO}), needs_weights=True
+        "refgen.backends.wan_vace:WanVaceBackend",
+        frozenset(kind for kind in TaskKind if kind.makes_video),
+        needs_weights=True,
     ),
     "flux2-klein": BackendKind(
         "refgen.backends.flux2_klein:Flux2KleinBackend", frozenset({TaskKind.IMAGE}), needs_weights=True

@@ -242,3 +242,40 @@ def test_refgen_backends_lists_the_map_and_loads_each(
     assert result.exit_code == 1
     assert "viduq2:reference2image" in result.output and "FAILED" in result.output
     assert "does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("path", "images", "condition"),
+    [
+        ("/ent/v2/img2video", 1, "first frame"),
+        ("/ent/v2/start-end2video", 2, "first and last frames"),
+        ("/ent/v2/text2video", 0, "nothing"),
+    ],
+)
+def test_video_family_through_the_api_runs_on_the_vace_backend(
+    api: Api, wan: Any, tmp_path: Path, path: str, images: int, condition: str
+) -> None:
+    """One VACE backend serves every video endpoint: img2video conditions on the first frame,
+    start-end2video on the first and last frames, text2video on nothing (only the prompt)."""
+    seen: list[dict[str, Any]] = []
+
+    def spy(pipe: Any, kwargs: dict[str, Any]) -> Any:
+        seen.append(kwargs)
+        return pipe(**kwargs)
+
+    wan.runner = spy
+    body: dict[str, Any] = {"model": "viduq1", "prompt": "a cat walks in the park", "seed": 5}
+    if images:
+        body["images"] = [data_url(picture(320, 180, colour=c)) for c in COLOURS[:images]]
+    done = api.poll(api.create(path, body)["task_id"])
+    assert done["state"] == "success", done
+    [creation] = done["creations"]
+    width, height = creation["video"]["resolution"]["width"], creation["video"]["resolution"]["height"]
+    info = probe(_download(api, creation["url"], tmp_path / "family.mp4"))
+    assert (info.codec, info.width, info.height) == ("h264", width, height)
+    assert info.frame_count == creation["video"]["duration"] * 24
+    [kwargs] = seen
+    assert kwargs["reference_images"] is None
+    known = [i for i, m in enumerate(kwargs.get("mask", [])) if np.asarray(m).max() == 0]
+    expected = {"first frame": [0], "first and last frames": [0, kwargs["num_frames"] - 1], "nothing": []}
+    assert known == expected[condition]

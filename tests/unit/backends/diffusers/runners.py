@@ -7,9 +7,11 @@ from typing import Any
 from refgen.backends.diffusers_base import PipelineRunner
 
 
-def counting_steps(steps: list[int], num_inference_steps: int = 4) -> PipelineRunner:
+def counting_steps(
+    steps: list[int], num_inference_steps: int = 4, decodes: list[int] | None = None
+) -> PipelineRunner:
     """Run the pipeline for ``num_inference_steps``, appending each step the backend's own step
-    callback sees to ``steps``; asserts the pipeline's interrupt flag was set (the run was cut short)."""
+    callback sees to ``steps`` and, when ``decodes`` is given, one entry per VAE decode to it."""
 
     def run(pipe: Any, kwargs: dict[str, Any]) -> Any:
         control = kwargs["callback_on_step_end"]
@@ -19,8 +21,18 @@ def counting_steps(steps: list[int], num_inference_steps: int = 4) -> PipelineRu
             return control(p, i, t, k)
 
         overrides = {"callback_on_step_end": counting, "num_inference_steps": num_inference_steps}
-        result = pipe(**{**kwargs, **overrides})
-        assert pipe.interrupt  # the pipeline's own flag was set and honoured
-        return result
+        if decodes is None:
+            return pipe(**{**kwargs, **overrides})
+        decode = pipe.vae.decode
+
+        def counting_decode(*args: Any, **kw: Any) -> Any:
+            decodes.append(1)
+            return decode(*args, **kw)
+
+        pipe.vae.decode = counting_decode
+        try:
+            return pipe(**{**kwargs, **overrides})
+        finally:
+            del pipe.vae.decode  # the instance attribute goes: the class's method is back
 
     return run

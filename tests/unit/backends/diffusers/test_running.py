@@ -62,7 +62,8 @@ def test_step_control_reports_progress_and_interrupts_on_cancel() -> None:
     assert control(pipe, 0, 999, {"latents": 1}) == {}
     assert not pipe._interrupt
     cancel.cancelled = True
-    control(pipe, 1, 500, {})
+    with pytest.raises(GenerationCancelled):  # out of the pipeline's loop: no more steps, no decode
+        control(pipe, 1, 500, {})
     assert pipe._interrupt and control.interrupted
     assert reports == [(0, 4), (1, 4), (2, 4)]
     with pytest.raises(GenerationCancelled):

@@ -17,6 +17,7 @@ from refgen.backends.wan_vace import (
     frame_count_for,
     negative_prompt_for,
     plan_video,
+    segment_lengths,
 )
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, BackendUnavailable, GenerationCancelled, OutOfMemory
@@ -74,14 +75,21 @@ def test_plan_maps_the_output_size_to_a_native_tier(
     job = _job((), width=size[0], height=size[1], duration=5)
     plan = plan_video(job, {}, large_model=large)
     assert (plan.width, plan.height, plan.tier) == native
-    assert plan.num_frames == 81 and plan.steps == 30 and plan.guidance == 5.0
-    assert plan.flow_shift == (5.0 if plan.tier == "720p" else 3.0)
+    # the official VACE recipe: 50 steps, guidance 5, flow shift 16 at 480p and 720p
+    assert plan.num_frames == 81 and plan.steps == 50 and plan.guidance == 5.0
+    assert plan.flow_shift == 16.0 and plan.segments == (81,)
 
 
-def test_plan_frames_follow_the_duration_at_16_fps_capped() -> None:
-    assert frame_count_for(4) == 65 and frame_count_for(5) == 81
-    assert frame_count_for(8) == 81 and frame_count_for(8, max_frames=129) == 129
-    assert frame_count_for(10, max_frames=100) == 97
+def test_plan_frames_follow_the_duration_at_16_fps_continued_past_81() -> None:
+    """Every duration gets its own 16 fps frames (no slow motion); past VACE's trained 81 frames the
+    clip is continued in segments that take over the last 17 frames of the clip so far."""
+    assert frame_count_for(4) == 65 and frame_count_for(5) == 81 and frame_count_for(8) == 129
+    eight = plan_video(_job((), duration=8), {})
+    assert (eight.num_frames, eight.segments, eight.total_steps) == (129, (81, 65), 100)
+    assert plan_video(_job((), duration=10), {}).segments == (81, 81, 33)  # 81 + 64 + 16 = 161 frames
+    assert plan_video(_job((), duration=8), {"max_frames": 129}).segments == (129,)
+    assert segment_lengths(17, 9, 5) == (9, 9, 9)  # 9 + 4 new + 4 new = 17
+    assert segment_lengths(17, 13, 5) == (13, 9)  # 13 + 4 new
     plan = plan_video(_job((), duration=8), {"max_frames": 200, "num_frames": 18, "width": 500, "height": 90})
     assert plan.num_frames == 17  # overrides are snapped: frames to 4k + 1, sides to multiples of 16
     assert (plan.width, plan.height) == (496, 96)
@@ -102,7 +110,7 @@ def test_plan_movement_amplitude_maps_to_prompt_and_negative_prompt() -> None:
 
 
 def test_plan_reference_slots_are_capped_by_option_and_latent_frames() -> None:
-    assert plan_video(_job(()), {}).reference_slots == 4
+    assert plan_video(_job(()), {}).reference_slots == 3  # VACE's guide: at most three
     assert plan_video(_job((), duration=5), {"max_references": 6}).reference_slots == 6
     assert plan_video(_job(()), {"max_references": 6}).reference_slots == 5  # 17 frames: 5 latent
     assert plan_video(_job(()), {"num_frames": 9}).reference_slots == 3  # 3 latent frames
@@ -186,10 +194,14 @@ def test_wan_cancel_mid_run_interrupts_and_discards(
     wan: WanVaceBackend, references: tuple[Path, ...]
 ) -> None:
     steps: list[int] = []
-    wan.runner = counting_steps(steps)
+    decodes: list[int] = []
+    wan.runner = counting_steps(steps, decodes=decodes)
     with pytest.raises(GenerationCancelled):
         wan.generate(_job(references[:1]), lambda s, t: None, Cancel(after=1))
     assert steps == [0]  # cancelled after the first step: the other three were skipped
+    assert decodes == []  # and the clip was not decoded
+    wan.generate(_job(references[:1]), lambda s, t: None, Cancel())
+    assert decodes == [1] and steps == [0, 0, 1, 2, 3]  # the next job runs in full
 
 
 @pytest.mark.slow

@@ -52,8 +52,9 @@ def _tokenizer(extra: tuple[str, ...] = ()) -> Any:
     )
 
 
-def save_tiny_wan_vace(folder: Path) -> Path:
-    """A tiny ``WanVACEPipeline`` (UMT5 text encoder, Wan VAE, VACE transformer) saved to ``folder``."""
+def save_tiny_wan_vace(folder: Path, *, two_experts: bool = False) -> Path:
+    """A tiny ``WanVACEPipeline`` (UMT5 text encoder, Wan VAE, VACE transformer) saved to ``folder``;
+    ``two_experts``: a Wan2.2-style pair (``transformer`` for high noise, ``transformer_2`` for low)."""
     import torch
     from diffusers import (
         AutoencoderKLWan,
@@ -82,23 +83,27 @@ def save_tiny_wan_vace(folder: Path) -> Path:
     vae = AutoencoderKLWan(
         base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
     )
-    torch.manual_seed(0)
-    transformer = WanVACETransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=16,
-        out_channels=16,
-        text_dim=32,
-        freq_dim=256,
-        ffn_dim=32,
-        num_layers=3,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-        vace_layers=[0, 2],
-        vace_in_channels=96,
-    )
+
+    def tiny_transformer(seed: int) -> Any:
+        torch.manual_seed(seed)
+        return WanVACETransformer3DModel(
+            patch_size=(1, 2, 2),
+            num_attention_heads=2,
+            attention_head_dim=12,
+            in_channels=16,
+            out_channels=16,
+            text_dim=32,
+            freq_dim=256,
+            ffn_dim=32,
+            num_layers=3,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=32,
+            vace_layers=[0, 2],
+            vace_in_channels=96,
+        )
+
+    transformer = tiny_transformer(0)
     scheduler = UniPCMultistepScheduler(
         prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
     )
@@ -108,10 +113,33 @@ def save_tiny_wan_vace(folder: Path) -> Path:
         vae=vae,
         scheduler=scheduler,
         transformer=transformer,
-        transformer_2=None,
+        transformer_2=tiny_transformer(1) if two_experts else None,
+        boundary_ratio=0.875 if two_experts else None,
     )
     pipe.save_pretrained(folder)
     return folder
+
+
+WAN_LORA_TARGETS = ("attn1.to_q", "attn1.to_v", "ffn.net.2")
+
+
+def save_tiny_wan_lora(path: Path, *, rank: int = 2, seed: int = 7, layers: int = 3) -> Path:
+    """A LoRA for the tiny Wan transformer in diffusers' format (``transformer.blocks.N.<module>
+    .lora_A/lora_B.weight``), as a safetensors file: a stand-in for a few-step distilled LoRA."""
+    import torch
+    from safetensors.torch import save_file
+
+    dims = {"attn1.to_q": (24, 24), "attn1.to_v": (24, 24), "ffn.net.2": (32, 24)}  # (in, out)
+    generator = torch.Generator().manual_seed(seed)
+    tensors: dict[str, Any] = {}
+    for block in range(layers):
+        for target in WAN_LORA_TARGETS:
+            fan_in, fan_out = dims[target]
+            key = f"transformer.blocks.{block}.{target}"
+            tensors[f"{key}.lora_A.weight"] = torch.randn(rank, fan_in, generator=generator) * 0.5
+            tensors[f"{key}.lora_B.weight"] = torch.randn(fan_out, rank, generator=generator) * 0.5
+    save_file(tensors, str(path))
+    return path
 
 
 CHAT_TEMPLATE = (
