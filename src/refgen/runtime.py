@@ -105,7 +105,7 @@ def build_runtime(
     Without ``callbacks``, a dispatcher sends callbacks through the outbound guard. ``speaks``
     says which routes can make speech; by default each route's backend answers (tests whose
     workers run a fake backend pass what it can do)."""
-    routes = model_routes(settings.model_map)
+    routes = model_routes(settings.model_map, models_dir=settings.resolved_models_dir)
     speaking = (
         speaking_routes(routes) if speaks is None else frozenset(route for route in routes if speaks(route))
     )
