@@ -1,9 +1,9 @@
 """The ``refgen`` command: ``main`` and the subcommands it is made of.
 
-Subcommands by family: :mod:`.server` (serve, worker, keys, workers, backends), :mod:`.callbacks`,
-:mod:`.render`, :mod:`.create` (video, text2video, img2video, start-end, image) and :mod:`.tasks`
-(status, cancel, download). What the client commands share: :mod:`.client_options`,
-:mod:`.video_options`, :mod:`.waiting`, :mod:`.progress`, :mod:`.exit_codes`.
+Subcommands by family: :mod:`.server` (serve, worker, keys, workers, backends), :mod:`.models`
+(list, pull), :mod:`.callbacks`, :mod:`.render`, :mod:`.create` (video, text2video, img2video,
+start-end, image) and :mod:`.tasks` (status, cancel, download). What the client commands share:
+:mod:`.client_options`, :mod:`.video_options`, :mod:`.waiting`, :mod:`.progress`, :mod:`.exit_codes`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from refgen import __version__
-from refgen.cli import callbacks, render, server, tasks
+from refgen.cli import callbacks, models, render, server, tasks
 
 
 @click.group()
@@ -26,6 +26,7 @@ for command in (
     server.keys,
     server.workers,
     server.backends,
+    models.models,
     callbacks.callbacks,
     render.render,
     *tasks.COMMANDS,
