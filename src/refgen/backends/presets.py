@@ -133,12 +133,12 @@ PRESETS: Mapping[str, Preset] = {
         Preset(
             "flux2-klein-4b",
             "flux2-klein",
-            "FLUX.2 [klein] 4B: images from 0-4+ references, 4 distilled steps, native up to 4 MP",
+            "FLUX.2 [klein] 4B: images from 0-4+ references, 4 distilled steps, native up to 2048 px",
             (FLUX2_KLEIN_4B,),
             disk_gb=16.0,
-            gpu_gb=18.0,
-            gpu_note="transformer 7.8 + Qwen3-4B text encoder 8 + VAE and activations at 1 MP; "
-            "~22 GB at 4 MP; offload 'model': ~10 GB",
+            gpu_gb=20.0,
+            gpu_note="transformer 7.8 + Qwen3-4B text encoder 8 + VAE and activations at up to 2048 px "
+            "(the default native cap); ~17 GB at 1 MP; offload 'model': ~10 GB",
         ),
         Preset(
             "flux2-klein-9b",
@@ -146,8 +146,8 @@ PRESETS: Mapping[str, Preset] = {
             "FLUX.2 [klein] 9B: sharper images, same pipeline (non-commercial licence, gated)",
             (FLUX2_KLEIN_9B,),
             disk_gb=35.0,
-            gpu_gb=36.0,
-            gpu_note="transformer 18 + Qwen3-8B text encoder 16 + VAE and activations at 1 MP; "
+            gpu_gb=38.0,
+            gpu_note="transformer 18 + Qwen3-8B text encoder 16 + VAE and activations at up to 2048 px; "
             "offload 'model': ~20 GB",
             gated=True,
         ),
