@@ -88,8 +88,9 @@ FLUX2_KLEIN_9B = HubSource(
     "black-forest-labs/FLUX.2-klein-9B", "FLUX.2-klein-9B", licence="FLUX Non-Commercial License"
 )
 
-# Memory arithmetic (bf16): the VACE-14B transformer has ~16.9 B parameters (40 blocks of 5120 wide
-# plus 8 VACE blocks) = ~32 GiB; UMT5-XXL ~5.7 B = 11.4 GB; the VAE runs in float32 (~0.5 GB).
+# Memory arithmetic (bf16, parameters counted from the published configs in bench/configs): the
+# VACE-14B transformer has 17.3 B parameters (40 blocks 5120 wide plus 8 VACE blocks) = 34.7 GB
+# (32 GiB); UMT5-XXL 5.7 B = 11.4 GB; klein-4B's transformer 3.9 B = 7.8 GB, its Qwen3-4B 4.0 B = 8 GB.
 PRESETS: Mapping[str, Preset] = {
     p.name: p
     for p in (
@@ -100,8 +101,8 @@ PRESETS: Mapping[str, Preset] = {
             (WAN_VACE_14B,),
             disk_gb=75.0,
             gpu_gb=52.0,
-            gpu_note="transformer 32 + UMT5 11.4 + VAE and activations; ~62 GB at 720p; "
-            "offload 'model': ~36 GB (the transformer alone)",
+            gpu_note="transformer 34.7 + UMT5 11.4 + VAE and activations; ~62 GB at 720p; "
+            "offload 'model': ~38 GB (the transformer alone)",
         ),
         Preset(
             "wan-vace-14b-fast",
