@@ -13,13 +13,17 @@ For each backend given and each speed configuration (``--configs``, default all 
 ``fp8``        bf16 + torchao FP8 dynamic-activation/weight quantization of the transformer
                (needs torchao and compute capability ≥ 8.9; skipped otherwise)
 ``all``        bf16 + fp8 + cache + compile
+``fast``       the fast tier: bf16 + fp8 + compile, 4 steps, guidance 1 (add the distillation
+               LoRA with ``--option wan:lora=/models/...safetensors``; the preset
+               ``wan-vace-14b-fast`` sets all of this)
 =============  ============================================================================
 
 the backend is loaded from the weights folder by the backend's own loader (``local_files_only``) in
 a fresh child process (so peak memory, compile caches and quantization never leak between rows),
 then each contract resolution (``--video-resolutions`` 360p,720p,1080p at 16:9 and ``--duration``
 5 s; ``--image-resolutions`` 1080p,2K,4K at 16:9) is run ``--repeat`` times after ``--warmup``
-untimed runs (default: 1 when compiling, else 0). Reported per row:
+untimed runs (default 1, for every row: first-run costs such as compilation, kernel selection and
+allocator growth are never timed). Reported per row:
 
 - ``s/step``: median time between two denoising steps' end (CUDA-synchronised), so text encoding,
   reference encoding and decoding are excluded;
@@ -28,7 +32,10 @@ untimed runs (default: 1 when compiling, else 0). Reported per row:
   scaling), i.e. what the worker waits for before encoding;
 - ``encode s``: H.264/PNG encoding of those frames with refgen.media (CPU);
 - ``peak GiB``: ``torch.cuda.max_memory_allocated()`` over the timed runs;
-- ``×bf16``: ``total s`` of the ``bf16`` row divided by this row's (higher is faster).
+- ``×bf16``: ``total s`` of the ``bf16`` row divided by this row's (higher is faster);
+- ``PSNR``: the quality gate: this row's output against the ``bf16`` row's output of the same seed
+  and resolution (every 8th frame for video), in dB; ``inf`` is identical. A speed option that
+  changes the picture a lot (a wrong cache) shows up as a low PSNR, below ~25 dB.
 
 ``--steps N`` overrides the backends' default steps (Wan 30, klein 4) for a quicker estimate;
 ``--option key=value`` adds any backend option (see docs/gpu-backends.md) to every row, e.g.
@@ -63,6 +70,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "cache": {"dtype": "bfloat16", "cache": None},
     "fp8": {"dtype": "bfloat16", "fp8": True},
     "all": {"dtype": "bfloat16", "fp8": True, "cache": None, "compile": "blocks"},
+    "fast": {"dtype": "bfloat16", "fp8": True, "compile": "blocks", "steps": 4, "guidance": 1.0},
 }
 BACKENDS = {"wan": "wan-vace", "flux": "flux2-klein"}
 COLUMNS = (
@@ -77,6 +85,7 @@ COLUMNS = (
     ("encode s", "{:.2f}"),
     ("peak GiB", "{:.1f}"),
     ("×bf16", "{:.2f}"),
+    ("PSNR", "{:.1f}"),
 )
 
 
@@ -99,7 +108,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--references", type=int, default=3, help="reference images per job [3]")
     parser.add_argument("--steps", type=int, default=None, help="override the backends' default steps")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per row [1]")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed runs first [1 if compiling else 0]")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs first, every row [1]")
     parser.add_argument("--cache-threshold", type=float, default=0.05, help="first-block cache threshold")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="extra option")
     parser.add_argument("--json", type=Path, help="also write the rows here")
@@ -210,7 +219,7 @@ def run_child(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     backend.load()
     print(f"# {kind} {config}: loaded in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
-    warmup = args.warmup if args.warmup is not None else (1 if options.get("compile") else 0)
+    warmup = args.warmup
     with tempfile.TemporaryDirectory() as tmp:
         refs = references(Path(tmp), args.references)
         for resolution in resolutions:
@@ -248,6 +257,9 @@ def run_child(args: argparse.Namespace) -> None:
                 encoded = time.perf_counter()
                 if run < warmup:
                     continue
+                if spec.get("samples"):
+                    kept = frames[::8] if isinstance(output, VideoOutput) else [output.image]
+                    np.save(Path(spec["samples"]) / f"{resolution}.npy", np.stack(kept))
                 gaps = np.diff(stamps)
                 per_step.append(float(np.median(gaps)) if len(gaps) else float(stamps[0] - calls[0][0]))
                 denoise.append(calls[0][1] - calls[0][0])
@@ -305,18 +317,27 @@ def run_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
             if "cache" in options:
                 options["cache"] = cache_for(kind, args.cache_threshold)
             options.update(extra_options(args.option, kind))
-            if args.steps:
+            if args.steps and config != "fast":  # the fast tier keeps its 4 steps
                 options["steps"] = args.steps
             if options.get("fp8") and why_no_fp8:
                 rows.append({"backend": BACKENDS[kind], "config": config, "note": f"skipped: {why_no_fp8}"})
                 continue
             if not args.allow_cpu:
                 options.setdefault("device", "cuda")
-            spec = {"kind": kind, "weights": str(weights), "config": config, "options": options}
+            samples = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-{config}-"))
+            spec = {
+                "kind": kind,
+                "weights": str(weights),
+                "config": config,
+                "options": options,
+                "samples": str(samples),
+            }
             command = [sys.executable, __file__, "--child", json.dumps(spec), *child_flags(args)]
             print(f"# {BACKENDS[kind]} {config} {json.dumps(options)}", file=sys.stderr, flush=True)
             proc = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
             got = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+            for row in got:
+                row["samples"] = str(samples / f"{row['resolution'].split()[0]}.npy")
             rows.extend(got)
             if proc.returncode != 0:
                 rows.append(
@@ -336,7 +357,19 @@ def run_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
         )
         if base is not None and "total s" in row:
             row["×bf16"] = base["total s"] / row["total s"]
+            row["PSNR"] = psnr_between(base.get("samples"), row.get("samples"))
     return rows
+
+
+def psnr_between(first: str | None, second: str | None) -> float | None:
+    """PSNR in dB between two saved outputs (uint8 frames), None when either is missing."""
+    if not first or not second or not Path(first).is_file() or not Path(second).is_file():
+        return None
+    a, b = np.load(first).astype(np.float64), np.load(second).astype(np.float64)
+    if a.shape != b.shape:
+        return None
+    mse = float(np.mean((a - b) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def child_flags(args: argparse.Namespace) -> list[str]:
@@ -348,9 +381,8 @@ def child_flags(args: argparse.Namespace) -> list[str]:
         f"--references={args.references}",
         f"--repeat={args.repeat}",
         f"--configs={args.configs}",
+        f"--warmup={args.warmup}",
     ]
-    if args.warmup is not None:
-        flags.append(f"--warmup={args.warmup}")
     return flags
 
 

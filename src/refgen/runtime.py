@@ -112,7 +112,7 @@ def build_runtime(
     workers run a fake backend pass what it can do). ``metrics`` is the registry ``/metrics``
     serves (tests pass the one their thread workers count into); worker processes count into
     files the registry adds up (:mod:`refgen.metrics.exposition`)."""
-    routes = model_routes(settings.model_map)
+    routes = model_routes(settings.model_map, models_dir=settings.resolved_models_dir)
     speaking = (
         speaking_routes(routes) if speaks is None else frozenset(route for route in routes if speaks(route))
     )

@@ -41,8 +41,12 @@ class Settings(BaseSettings):
     callback_retry_delays: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [5.0, 30.0, 120.0], description="Seconds between callback retries."
     )
-    model_map: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(
-        default_factory=dict, description="Public model name -> backend: inline JSON or a JSON/TOML file."
+    model_map: Annotated[dict[str, dict[str, Any] | str], NoDecode] = Field(
+        default_factory=dict,
+        description="Public model name -> backend or preset: inline JSON or a JSON/TOML file.",
+    )
+    models_dir: Path | None = Field(
+        None, description="Folder of the presets' weights (`refgen models pull`); default: <data_dir>/models."
     )
     credits: Annotated[dict[str, Any], NoDecode] = Field(
         default_factory=dict,
@@ -141,6 +145,10 @@ class Settings(BaseSettings):
         if self.storage_url and not self.storage_url.startswith("s3://"):
             return Path(self.storage_url.removeprefix("file://")).expanduser()
         return self.data_dir / "files"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return (self.models_dir or self.data_dir / "models").expanduser()
 
     @property
     def resolved_public_url(self) -> str:

@@ -112,7 +112,7 @@ def test_gpu_benchmark_runs_on_the_cpu_with_tiny_pipelines(tmp_path: Path) -> No
         "--steps",
         "1",
         "--configs",
-        "fp32",
+        "bf16,fp32",
         "--video-resolutions",
         "360p",
         "--image-resolutions",
@@ -126,9 +126,10 @@ def test_gpu_benchmark_runs_on_the_cpu_with_tiny_pipelines(tmp_path: Path) -> No
         *(arg for option in options for arg in ("--option", option)),
     )
     table = json.loads(rows.read_text())
-    measured = {row["backend"]: row for row in table["rows"]}
-    assert set(measured) == {"wan-vace", "flux2-klein"}
-    for row in measured.values():
+    measured = {(row["backend"], row["config"]): row for row in table["rows"]}
+    assert {b for b, _ in measured} == {"wan-vace", "flux2-klein"}
+    for (_, config), row in measured.items():
+        assert row["PSNR"] == (float("inf") if config == "bf16" else row["PSNR"]) and row["PSNR"] > 0, row
         assert isinstance(row["total s"], float) and row["total s"] > 0, row
         assert isinstance(row["s/step"], float), row
 

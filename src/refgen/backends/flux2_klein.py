@@ -4,12 +4,14 @@ Serves FLUX.2 [klein] 4B (Apache-2.0, step-distilled: 4 steps, no guidance) and 
 ``base`` variant, from a local diffusers folder loaded once with
 ``from_pretrained(weights, local_files_only=True)``. How the contract maps onto the model:
 
-- **Size.** The model generates at a native size with the job's aspect ratio and
-  ``max_pixels`` pixels (default 1024×1024 ≈ 1 MP, where its published speed is measured; never
-  more than the output has; FLUX.2 handles up to about 4 MP, so operators with the memory can raise
-  it), both sides multiples of 16. The image is then scaled to cover the contract's size with
-  Lanczos and centre-cropped, never stretched: 1080p (16:9, 2.07 MP) is upscaled about 1.4× from
-  1 MP, 2K (1440p) about 1.9×, 4K (2160p) about 2.8×. ``height``/``width`` force the native size.
+- **Size.** The model generates natively at the output's size when it can: at most ``max_side``
+  pixels on the long side (default 2048, the largest size FLUX.2 [klein] is served at: BFL's and
+  hosts' "2K" tier caps the long side at 2048 px) and ``max_pixels`` in all (default 2048² ≈ 4.2 MP,
+  FLUX.2's stated ceiling), both sides multiples of 16. Only what is beyond that is upscaled, with
+  Lanczos, to cover the contract's size, then centre-cropped (never stretched): 1080p (1920×1080)
+  is generated at 1920×1088 and cropped, not upscaled; 2K 16:9 (2560×1440) at 2048×1152 and
+  upscaled 1.25×; 4K 16:9 at 2048×1152, upscaled 1.875×. ``max_pixels: 1048576`` restores the
+  faster 1 MP generation. ``height``/``width`` force the native size.
 - **References.** 0 (text to image), 1 or many, passed as ``image=[...]`` (alpha composited onto
   white), each scaled to at most ``reference_pixels`` (default 1 MP, the pipeline's own cap) and at
   least 64 px a side (the pipeline's minimum). Beyond ``max_references`` (default 4) the later ones
@@ -40,7 +42,8 @@ from refgen.generation import CancelToken, GenerationJob, ImageOutput, ProgressF
 from refgen.media.collage import fit_pixels, prepare_references
 from refgen.media.frames import cover_resize, native_size, round_to, to_uint8
 
-DEFAULT_MAX_PIXELS = 1024 * 1024
+DEFAULT_MAX_PIXELS = 2048 * 2048  # FLUX.2's stated ceiling, ~4 MP
+DEFAULT_MAX_SIDE = 2048  # the long side klein is served at in its 2K tier
 DEFAULT_REFERENCE_PIXELS = 1024 * 1024  # the pipeline's own cap per reference
 MIN_REFERENCE_SIDE = 64  # Flux2ImageProcessor refuses smaller conditioning images
 DEFAULT_MAX_REFERENCES = 4
@@ -49,6 +52,7 @@ BASE = (50, 4.0)
 
 FLUX_OPTIONS = {
     "max_pixels": int_option(64 * 64),
+    "max_side": int_option(16),
     "reference_pixels": int_option(64 * 64),
     "text_encoder_out_layers": int_list_option,
     "distilled": bool_option,
@@ -71,6 +75,7 @@ def plan_image(
 ) -> ImagePlan:
     max_pixels = options.get("max_pixels", DEFAULT_MAX_PIXELS)
     width, height = native_size(job.width, job.height, max_pixels, multiple, at_most_output=True)
+    width, height = within_side(width, height, options.get("max_side", DEFAULT_MAX_SIDE), multiple)
     steps, guidance = DISTILLED if distilled else BASE
     reference_pixels = options.get("reference_pixels", DEFAULT_REFERENCE_PIXELS)
     return ImagePlan(
@@ -82,6 +87,17 @@ def plan_image(
         reference_pixels=reference_pixels,
         collage_size=native_size(job.width, job.height, reference_pixels, multiple, at_most_output=True),
     )
+
+
+def within_side(width: int, height: int, max_side: int, multiple: int) -> tuple[int, int]:
+    """``width`` × ``height`` scaled down (aspect kept, multiples of ``multiple``) so that neither side
+    exceeds ``max_side``; unchanged when it already fits."""
+    if max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    long_side = max(multiple, max_side // multiple * multiple)
+    short = round_to(min(width, height) * scale, multiple)
+    return (long_side, short) if width >= height else (short, long_side)
 
 
 class Flux2KleinBackend(DiffusersBackend):

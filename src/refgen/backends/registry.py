@@ -5,6 +5,11 @@ Without a map, every public model is served by the ``compositor``. With one, onl
 are served; the others answer ``ModelUnavailable``. A model that is both a video and an image model
 (``viduq1``, ``viduq2``) may name one backend per kind.
 
+An entry may also name a preset (``backends/presets.py``) instead of a backend: ``"wan-vace-14b"``,
+``{"preset": "wan-vace-14b", "options": {...}}`` or ``{"backend": "wan-vace-14b"}``. The preset gives
+the backend, the options (the entry's own options override them) and the weights folder, inside the
+models folder unless the entry gives ``weights``.
+
 Each backend says whether it can speak (``audio: true``); a model whose backend cannot refuses
 ``audio: true`` at creation instead of returning silence.
 """
@@ -14,9 +19,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from refgen.backends.base import GenerationBackend
+from refgen.backends.presets import PRESETS, Preset
 from refgen.contract.catalogue import CATALOGUE, PUBLIC_MODELS
 from refgen.domain import Route, TaskKind
 from refgen.errors import RefgenError
@@ -77,6 +84,7 @@ class ModelRoute:
     backend: str
     weights: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    preset: str | None = None  # the preset this route was made from, if any
 
     @property
     def kinds(self) -> frozenset[TaskKind]:
@@ -92,12 +100,13 @@ class ModelRoute:
         return self.backend, self.weights, repr(sorted(self.options.items()))
 
 
-def model_routes(model_map: Mapping[str, Mapping[str, Any]]) -> dict[Route, ModelRoute]:
+def model_routes(model_map: Mapping[str, Any], *, models_dir: Path | None = None) -> dict[Route, ModelRoute]:
     """Validate the map from settings into routes: (task kind, public model) → backend.
 
-    An entry is either one backend (``{"backend": …}``), which serves every kind of the model it
-    can, or one backend per kind (``{"reference2video": {"backend": …}, "reference2image": {…}}``).
-    An empty map serves every model of the catalogue with the compositor.
+    An entry is either one backend (``{"backend": …}``) or preset, which serves every kind of the
+    model it can, or one per kind (``{"reference2video": {"backend": …}, "reference2image": "…"}``).
+    An empty map serves every model of the catalogue with the compositor. ``models_dir`` is where
+    presets' weights are (``REFGEN_MODELS_DIR``); a preset entry without ``weights`` needs it.
     """
     if not model_map:
         return {(kind, model): ModelRoute(model, "compositor") for kind, model in CATALOGUE}
@@ -107,22 +116,24 @@ def model_routes(model_map: Mapping[str, Mapping[str, Any]]) -> dict[Route, Mode
             raise ModelMapError(
                 f"model map: unknown public model {model!r} (known: {', '.join(PUBLIC_MODELS)})"
             )
+        if isinstance(entry, str):
+            entry = {"preset": entry}
         if not isinstance(entry, Mapping):
-            raise ModelMapError(f"model map: entry for {model!r} must be an object")
+            raise ModelMapError(f"model map: entry for {model!r} must be an object or a preset name")
         kinds_of_model = [kind for kind in TaskKind if (kind, model) in CATALOGUE]
         per_kind = {kind: entry[kind.value] for kind in TaskKind if kind.value in entry}
         if per_kind:
-            if "backend" in entry:
+            if "backend" in entry or "preset" in entry:
                 raise ModelMapError(f"model map: {model!r} gives both a backend and backends per kind")
             for kind, sub_entry in per_kind.items():
                 if kind not in kinds_of_model:
                     raise ModelMapError(f"model map: {model!r} is not a {kind.value} model")
-                route = _route(model, sub_entry, f"{model}.{kind.value}")
+                route = _route(model, sub_entry, f"{model}.{kind.value}", models_dir)
                 if kind not in route.kinds:
                     raise ModelMapError(f"model map: backend {route.backend!r} cannot do {kind.value}")
                 routes[(kind, model)] = route
             continue
-        route = _route(model, entry, model)
+        route = _route(model, entry, model, models_dir)
         served = [kind for kind in kinds_of_model if kind in route.kinds]
         if not served:
             raise ModelMapError(
@@ -133,21 +144,55 @@ def model_routes(model_map: Mapping[str, Mapping[str, Any]]) -> dict[Route, Mode
     return routes
 
 
-def _route(model: str, entry: object, where: str) -> ModelRoute:
+def _route(model: str, entry: object, where: str, models_dir: Path | None) -> ModelRoute:
+    if isinstance(entry, str):
+        entry = {"preset": entry}
     if not isinstance(entry, Mapping):
-        raise ModelMapError(f"model map: entry for {where!r} must be an object")
+        raise ModelMapError(f"model map: entry for {where!r} must be an object or a preset name")
+    preset_name = entry.get("preset", entry.get("backend") if entry.get("backend") in PRESETS else None)
+    if preset_name is not None:
+        return _preset_route(model, entry, where, str(preset_name), models_dir)
     backend = entry.get("backend")
     if not isinstance(backend, str) or backend not in BACKEND_KINDS:
         raise ModelMapError(
-            f"model map: {where!r} names unknown backend {backend!r} (known: {', '.join(BACKEND_KINDS)})"
+            f"model map: {where!r} names unknown backend {backend!r} "
+            f"(backends: {', '.join(BACKEND_KINDS)}; presets: {', '.join(PRESETS)})"
         )
     weights = entry.get("weights")
     if BACKEND_KINDS[backend].needs_weights and not weights:
         raise ModelMapError(f"model map: backend {backend!r} for {where!r} needs 'weights', a local folder")
+    return ModelRoute(model, backend, str(weights) if weights else None, _options(entry, where))
+
+
+def _options(entry: Mapping[str, Any], where: str) -> dict[str, Any]:
     options = entry.get("options", {})
     if not isinstance(options, Mapping):
         raise ModelMapError(f"model map: 'options' for {where!r} must be an object")
-    return ModelRoute(model, backend, str(weights) if weights else None, dict(options))
+    return dict(options)
+
+
+def _preset_route(
+    model: str, entry: Mapping[str, Any], where: str, name: str, models_dir: Path | None
+) -> ModelRoute:
+    preset = PRESETS.get(name)
+    if preset is None:
+        raise ModelMapError(
+            f"model map: {where!r} names unknown preset {name!r} (known: {', '.join(PRESETS)})"
+        )
+    if "backend" in entry and "preset" in entry:
+        raise ModelMapError(f"model map: {where!r} gives both a backend and a preset")
+    weights = entry.get("weights")
+    if not weights and models_dir is None:
+        raise ModelMapError(f"model map: preset {name!r} for {where!r} needs 'weights' or a models folder")
+    root = models_dir if models_dir is not None else Path(str(weights)).parent
+    options = {**preset.resolved_options(root), **_options(entry, where)}
+    folder = str(weights) if weights else str(preset.weights(root))
+    return ModelRoute(model, preset.backend, folder, options, preset=name)
+
+
+def preset_endpoints(preset: Preset) -> list[str]:
+    """The create endpoints (task kinds) a preset's backend serves, in the contract's order."""
+    return [kind.value for kind in TaskKind if kind in BACKEND_KINDS[preset.backend].kinds]
 
 
 def served_models(routes: Iterable[Route], kind: TaskKind) -> frozenset[str]:
@@ -172,6 +217,11 @@ def describe(route: Route) -> str:
 def build_backend(route: ModelRoute) -> GenerationBackend:
     module_name, _, class_name = BACKEND_KINDS[route.backend].target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
+    if route.preset and route.weights and not Path(route.weights).is_dir():
+        raise ModelMapError(
+            f"model map: the weights of preset {route.preset!r} for {route.model!r} are not in "
+            f"{route.weights}: run `refgen models pull {route.preset}`"
+        )
     kwargs: dict[str, Any] = {}
     if route.weights:
         kwargs["weights"] = route.weights

@@ -1,10 +1,10 @@
 """The ``refgen`` command: ``main`` and the subcommands it is made of.
 
-Subcommands by family: :mod:`.server` (serve, worker, keys, workers, backends), :mod:`.callbacks`,
-:mod:`.render`, :mod:`.create` (video, text2video, img2video, start-end, image) and :mod:`.tasks`
-(status, cancel, download). What the client commands share: :mod:`.client_options`,
-:mod:`.video_options`, :mod:`.waiting`, :mod:`.saving`, :mod:`.progress`, :mod:`.exit_codes`; how
-every command lists its subcommands and reports a failure: :mod:`.group`.
+Subcommands by family: :mod:`.server` (serve, worker, keys, workers, backends), :mod:`.models`
+(list, pull), :mod:`.callbacks`, :mod:`.render`, :mod:`.create` (video, text2video, img2video,
+start-end, image) and :mod:`.tasks` (status, cancel, download). What the client commands share:
+:mod:`.client_options`, :mod:`.video_options`, :mod:`.waiting`, :mod:`.saving`, :mod:`.progress`,
+:mod:`.exit_codes`; how every command lists its subcommands and reports a failure: :mod:`.group`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from refgen import __version__
-from refgen.cli import callbacks, render, server, tasks
+from refgen.cli import callbacks, models, render, server, tasks
 from refgen.cli.group import CommandGroup
 
 
@@ -28,6 +28,7 @@ for command in (
     server.keys,
     server.workers,
     server.backends,
+    models.models,
     callbacks.callbacks,
     render.render,
     *tasks.COMMANDS,

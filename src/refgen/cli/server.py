@@ -329,7 +329,7 @@ def backends() -> None:
     settings = _settings()
     failed = False
     try:
-        routes = model_routes(settings.model_map)
+        routes = model_routes(settings.model_map, models_dir=settings.resolved_models_dir)
     except RefgenError as exc:
         raise click.ClickException(exc.message) from None
     checked: dict[tuple[str, str | None, str], str] = {}  # a backend shared by routes loads once

@@ -102,7 +102,7 @@ def assemble_worker(
     Raises :class:`UnservedModels` before opening anything if ``models`` names a model the map
     does not serve, and any :class:`~refgen.errors.RefgenError` opening the store or loading a backend.
     """
-    routes = select_routes(model_routes(settings.model_map), models)
+    routes = select_routes(model_routes(settings.model_map, models_dir=settings.resolved_models_dir), models)
     engine = open_engine(settings, migrate=migrate)
     try:
         store = open_store(settings, engine=engine)

@@ -39,23 +39,51 @@ def flux(flux_backend: Flux2KleinBackend) -> Iterator[Flux2KleinBackend]:
 @pytest.mark.parametrize(
     ("resolution", "ratio", "native"),
     [
-        ("1080p", "16:9", (1360, 768)),
-        ("2K", "1:1", (1024, 1024)),
-        ("4K", "21:9", (1568, 672)),
-        ("1080p", "9:16", (768, 1360)),
+        ("1080p", "16:9", (1920, 1088)),  # natively: cropped 8 rows, no upscale
+        ("1080p", "9:16", (1088, 1920)),
+        ("2K", "16:9", (2048, 1152)),  # the long side capped at 2048: upscaled 1.25×
+        ("2K", "1:1", (1440, 1440)),
+        ("4K", "16:9", (2048, 1152)),
+        ("4K", "1:1", (2048, 2048)),  # ~4.2 MP, the area cap
+        ("4K", "21:9", (2048, 880)),
+        ("720p", "4:3", (960, 720)),
     ],
 )
-def test_plan_generates_about_a_megapixel_with_the_output_ratio(
+def test_plan_generates_natively_up_to_2048_px_and_upscales_only_the_rest(
     image_job: Callable[..., GenerationJob], resolution: str, ratio: str, native: tuple[int, int]
 ) -> None:
     width, height = output_size(resolution, ratio)
     plan = plan_image(image_job(width=width, height=height), {})
     assert (plan.width, plan.height) == native
+    assert max(plan.width, plan.height) <= 2048 and plan.width * plan.height <= 2048 * 2048
     assert (plan.steps, plan.guidance, plan.reference_slots) == (4, 1.0, 4)
-    base = plan_image(image_job(width=width, height=height), {"max_pixels": 4_000_000}, distilled=False)
+    base = plan_image(image_job(width=width, height=height), {"max_pixels": 1024 * 1024}, distilled=False)
     assert (base.steps, base.guidance) == (50, 4.0)
-    wanted = min(4_000_000, width * height)
+    wanted = min(1024 * 1024, width * height)
     assert abs(base.width * base.height - wanted) / wanted < 0.05
+
+
+@pytest.mark.slow
+def test_flux_generates_at_the_output_size_and_upscales_only_past_max_side(
+    flux_weights: Path, image_job: Callable[..., GenerationJob]
+) -> None:
+    options = {k: v for k, v in FLUX_TINY_OPTIONS.items() if k not in ("height", "width")}
+    backend = Flux2KleinBackend(str(flux_weights), {**options, "max_side": 48})
+    backend.load()
+    seen: list[tuple[int, int]] = []
+
+    def spy(pipe: Any, kwargs: dict[str, Any]) -> Any:
+        seen.append((kwargs["width"], kwargs["height"]))
+        return pipe(**kwargs)
+
+    backend.runner = spy
+    try:
+        small = backend.generate(image_job(width=48, height=32), lambda s, t: None, Cancel())
+        large = backend.generate(image_job(width=96, height=64), lambda s, t: None, Cancel())
+    finally:
+        backend.close()
+    assert seen == [(48, 32), (48, 32)]  # the first natively, the second capped at 48 px and upscaled
+    assert small.image.shape == (32, 48, 3) and large.image.shape == (64, 96, 3)
 
 
 @pytest.mark.slow
