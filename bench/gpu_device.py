@@ -114,8 +114,9 @@ def build_wan(torch: Any, device: str, config: dict[str, Any]) -> Any:
         WanVACEPipeline,
         WanVACETransformer3DModel,
     )
-    from tests.unit.backends.diffusers.tiny import _tokenizer
     from transformers import UMT5Config, UMT5EncoderModel
+
+    from refgen.testing.tiny_diffusers import tiny_tokenizer
 
     with building(torch, device):
         transformer = WanVACETransformer3DModel.from_config(config["transformer"]).to(torch.bfloat16)
@@ -126,7 +127,7 @@ def build_wan(torch: Any, device: str, config: dict[str, Any]) -> Any:
         prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=config["recipe"]["flow_shift"]
     )
     return WanVACEPipeline(
-        tokenizer=_tokenizer(),
+        tokenizer=tiny_tokenizer(),
         text_encoder=text_encoder,
         vae=vae,
         scheduler=scheduler,
@@ -142,10 +143,11 @@ def build_klein(torch: Any, device: str, config: dict[str, Any]) -> Any:
         Flux2KleinPipeline,
         Flux2Transformer2DModel,
     )
-    from tests.unit.backends.diffusers.tiny import CHAT_TEMPLATE, _tokenizer
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    tokenizer = _tokenizer(("<|im_start|>", "<|im_end|>", "user", "assistant"))
+    from refgen.testing.tiny_diffusers import CHAT_TEMPLATE, tiny_tokenizer
+
+    tokenizer = tiny_tokenizer(("<|im_start|>", "<|im_end|>", "user", "assistant"))
     tokenizer.chat_template = CHAT_TEMPLATE
     encoder_config = {"vocab_size": len(tokenizer), **config["text_encoder"]}
     with building(torch, device):

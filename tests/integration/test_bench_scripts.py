@@ -86,7 +86,7 @@ def test_speech_benchmark_prints_cpu_per_line() -> None:
 
 def test_gpu_benchmark_runs_on_the_cpu_with_tiny_pipelines(tmp_path: Path) -> None:
     pytest.importorskip("diffusers", reason="the gpu extra is not installed")
-    from tests.unit.backends.diffusers.tiny import (
+    from refgen.testing.tiny_diffusers import (
         FLUX_TINY_OPTIONS,
         WAN_TINY_OPTIONS,
         save_tiny_flux2_klein,

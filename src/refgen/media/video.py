@@ -55,7 +55,7 @@ class ProbeInfo:
 
 
 def default_preset(width: int, height: int) -> str:
-    """x264 preset by frame size: ``veryfast`` up to 720p, ``superfast`` above (see notes/media.md)."""
+    """x264 preset by frame size: ``veryfast`` up to 720p, ``superfast`` above."""
     return "veryfast" if width * height <= 1280 * 720 else "superfast"
 
 

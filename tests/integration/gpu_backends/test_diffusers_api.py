@@ -28,15 +28,15 @@ from refgen.media.video import probe
 from refgen.runtime import build_runtime
 from refgen.settings import Settings
 from refgen.testing.store import MemoryStore
-from refgen.worker.groups import ThreadWorkers
-from refgen.worker.loop import Worker, WorkerTiming
-from tests.images import data_url, picture
-from tests.unit.backends.diffusers.tiny import (
+from refgen.testing.tiny_diffusers import (
     FLUX_TINY_OPTIONS,
     WAN_TINY_OPTIONS,
     save_tiny_flux2_klein,
     save_tiny_wan_vace,
 )
+from refgen.worker.groups import ThreadWorkers
+from refgen.worker.loop import Worker, WorkerTiming
+from tests.images import data_url, picture
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ from refgen.backends.registry import build_backends, model_routes
 from refgen.backends.weights_pull import MANIFEST, read_manifest
 from refgen.cli import main
 from refgen.domain import TaskKind
+from refgen.testing.tiny_diffusers import FLUX_TINY_OPTIONS, save_tiny_flux2_klein
 from tests.integration.models.hub_server import FakeHub, serve_hub
-from tests.unit.backends.diffusers.tiny import FLUX_TINY_OPTIONS, save_tiny_flux2_klein
 
 pytest.importorskip("huggingface_hub")
 KLEIN = PRESETS["flux2-klein-4b"].sources[0]

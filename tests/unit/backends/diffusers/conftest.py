@@ -12,7 +12,7 @@ import pytest
 
 from refgen.domain import TaskKind
 from refgen.generation import GenerationJob
-from tests.unit.backends.diffusers.tiny import (
+from refgen.testing.tiny_diffusers import (
     FLUX_TINY_OPTIONS,
     WAN_TINY_OPTIONS,
     save_tiny_flux2_klein,

@@ -17,8 +17,8 @@ from refgen.contract.sizes import output_size
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, GenerationCancelled, OutOfMemory
 from refgen.generation import GenerationJob
+from refgen.testing.tiny_diffusers import FLUX_TINY_OPTIONS, save_tiny_flux2_klein
 from tests.unit.backends.diffusers.runners import counting_steps
-from tests.unit.backends.diffusers.tiny import FLUX_TINY_OPTIONS, save_tiny_flux2_klein
 
 
 class Cancel:

@@ -15,7 +15,7 @@ from refgen.backends.wan_vace import WanVaceBackend
 from refgen.domain import TaskKind
 from refgen.errors import OutOfMemory
 from refgen.generation import GenerationJob
-from tests.unit.backends.diffusers.tiny import FLUX_TINY_OPTIONS, WAN_TINY_OPTIONS
+from refgen.testing.tiny_diffusers import FLUX_TINY_OPTIONS, WAN_TINY_OPTIONS
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow]
 

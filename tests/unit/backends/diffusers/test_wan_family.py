@@ -14,7 +14,7 @@ from refgen.backends.diffusers_options import OptionError
 from refgen.backends.wan_vace import WanVaceBackend
 from refgen.domain import TaskKind
 from refgen.generation import GenerationJob, SubjectReferences
-from tests.unit.backends.diffusers.tiny import WAN_TINY_OPTIONS, save_tiny_wan_lora, save_tiny_wan_vace
+from refgen.testing.tiny_diffusers import WAN_TINY_OPTIONS, save_tiny_wan_lora, save_tiny_wan_vace
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,8 @@ from refgen.backends.wan_vace import (
 from refgen.domain import TaskKind
 from refgen.errors import BackendError, BackendUnavailable, GenerationCancelled, OutOfMemory
 from refgen.generation import GenerationJob, VideoOutput
+from refgen.testing.tiny_diffusers import WAN_TINY_OPTIONS
 from tests.unit.backends.diffusers.runners import counting_steps
-from tests.unit.backends.diffusers.tiny import WAN_TINY_OPTIONS
 
 
 class Cancel:

@@ -1,7 +1,7 @@
 """Tiny random-weight diffusers pipelines built fully offline, saved in diffusers format.
 
 diffusers' own tests fetch a tokenizer (and Wan's text-encoder config) from a hub; here everything
-is built in code (see shared notes/models.md): a word-level ``tokenizers`` tokenizer wrapped in a
+is built in code: a word-level ``tokenizers`` tokenizer wrapped in a
 ``PreTrainedTokenizerFast``, tiny configs for the text encoder, VAE and transformer. The folders
 written by :func:`save_tiny_wan_vace` / :func:`save_tiny_flux2_klein` are loaded back by the
 backends' own loaders (``from_pretrained(..., local_files_only=True)``), exactly as real weights are.
@@ -37,7 +37,7 @@ FLUX_TINY_OPTIONS: dict[str, Any] = {
 }
 
 
-def _tokenizer(extra: tuple[str, ...] = ()) -> Any:
+def tiny_tokenizer(extra: tuple[str, ...] = ()) -> Any:
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
@@ -108,7 +108,7 @@ def save_tiny_wan_vace(folder: Path, *, two_experts: bool = False) -> Path:
         prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
     )
     pipe = WanVACEPipeline(
-        tokenizer=_tokenizer(),
+        tokenizer=tiny_tokenizer(),
         text_encoder=text_encoder,
         vae=vae,
         scheduler=scheduler,
@@ -159,7 +159,7 @@ def save_tiny_flux2_klein(folder: Path, *, distilled: bool = True) -> Path:
     )
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    tokenizer = _tokenizer(("<|im_start|>", "<|im_end|>", "user", "assistant"))
+    tokenizer = tiny_tokenizer(("<|im_start|>", "<|im_end|>", "user", "assistant"))
     tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(0)
     text_encoder = Qwen3ForCausalLM(
