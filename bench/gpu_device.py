@@ -145,10 +145,9 @@ def build_klein(torch: Any, device: str, config: dict[str, Any]) -> Any:
     )
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    from refgen.testing.tiny_diffusers import CHAT_TEMPLATE, tiny_tokenizer
+    from refgen.testing.tiny_diffusers import klein_tokenizer
 
-    tokenizer = tiny_tokenizer(("<|im_start|>", "<|im_end|>", "user", "assistant"))
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer = klein_tokenizer()
     encoder_config = {"vocab_size": len(tokenizer), **config["text_encoder"]}
     with building(torch, device):
         transformer = Flux2Transformer2DModel.from_config(config["transformer"]).to(torch.bfloat16)

@@ -148,6 +148,13 @@ CHAT_TEMPLATE = (
 )
 
 
+def klein_tokenizer() -> Any:
+    """The word-level tokenizer with Qwen3's chat markers and template, as klein's pipeline uses it."""
+    tokenizer = tiny_tokenizer(("<|im_start|>", "<|im_end|>", "user", "assistant"))
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
 def save_tiny_flux2_klein(folder: Path, *, distilled: bool = True) -> Path:
     """A tiny ``Flux2KleinPipeline`` (Qwen3 text encoder, FLUX.2 VAE and transformer) saved to ``folder``."""
     import torch
@@ -159,8 +166,7 @@ def save_tiny_flux2_klein(folder: Path, *, distilled: bool = True) -> Path:
     )
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    tokenizer = tiny_tokenizer(("<|im_start|>", "<|im_end|>", "user", "assistant"))
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer = klein_tokenizer()
     torch.manual_seed(0)
     text_encoder = Qwen3ForCausalLM(
         Qwen3Config(
