@@ -76,7 +76,7 @@ WAN_VACE_1_3B = HubSource(
     "Wan-AI/Wan2.1-VACE-1.3B-diffusers", "Wan2.1-VACE-1.3B-diffusers", licence="Apache-2.0"
 )
 # lightx2v's 4-step, CFG-distilled LoRA for the Wan2.1-T2V-14B transformer, which VACE-14B is built on
-LIGHTX2V_LORA_FILE = "Wan21_T2V_14B_lightx2v_cfg_step_distill_lora_rank64_bf16.safetensors"
+LIGHTX2V_LORA_FILE = "Wan21_T2V_14B_lightx2v_cfg_step_distill_lora_rank64.safetensors"  # ~631 MB
 LIGHTX2V_LORA = HubSource(
     "lightx2v/Wan2.1-T2V-14B-StepDistill-CfgDistill-Lightx2v",
     "lightx2v-Wan2.1-T2V-14B-StepDistill",
@@ -114,11 +114,10 @@ PRESETS: Mapping[str, Preset] = {
             gpu_note="FP8 transformer 17 + UMT5 11.4 + VAE and activations; needs compute capability 8.9+ "
             "(H100, L40S, RTX 4090) and torchao; ~48 GB at 720p",
             options={
+                # the backend's fast tier: 4 steps, guidance 1, its shift, compiled blocks, FP8 where
+                # the card has it (wan_vace.FAST_TIER)
+                "speed": "fast",
                 "lora": f"{MODELS_DIR_TOKEN}/{LIGHTX2V_LORA.folder}/loras/{LIGHTX2V_LORA_FILE}",
-                "steps": 4,
-                "guidance": 1.0,
-                "fp8": True,
-                "compile": "blocks",
             },
         ),
         Preset(

@@ -14,6 +14,7 @@ from refgen.backends.registry import (
     model_routes,
     preset_endpoints,
 )
+from refgen.backends.wan_vace import WanVaceBackend
 from refgen.domain import TaskKind
 from refgen.settings import Settings
 
@@ -41,7 +42,9 @@ def test_presets_fast_tier_shares_the_base_weights_and_adds_a_distillation_lora(
     assert fast.weights_folder == base.weights_folder
     options = fast.resolved_options(MODELS)
     assert options["lora"].startswith(f"{MODELS}/") and options["lora"].endswith(".safetensors")
-    assert (options["steps"], options["guidance"]) == (4, 1.0)
+    assert options["speed"] == "fast"
+    tier = WanVaceBackend(str(MODELS / "wan"), options).options  # the backend's fast tier
+    assert (tier["steps"], tier["guidance"], tier["compile"]) == (4, 1.0, "blocks")
 
 
 def test_presets_unknown_name_lists_the_known_ones() -> None:
@@ -64,7 +67,7 @@ def test_model_map_preset_options_merge_under_the_entrys_own() -> None:
     entry = {"preset": "wan-vace-14b-fast", "weights": "/elsewhere/wan", "options": {"steps": 8}}
     route = model_routes({"viduq1": entry}, models_dir=MODELS)[(TaskKind.VIDEO, "viduq1")]
     assert route.weights == "/elsewhere/wan"
-    assert route.options["steps"] == 8 and route.options["guidance"] == 1.0
+    assert route.options["steps"] == 8 and route.options["speed"] == "fast"
     assert str(route.options["lora"]).startswith(str(MODELS))
 
 
