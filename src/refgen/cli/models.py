@@ -20,6 +20,7 @@ from refgen.backends.weights_pull import (
     read_manifest,
     sources_of,
 )
+from refgen.cli.group import CommandGroup
 from refgen.settings import Settings
 
 
@@ -54,9 +55,11 @@ def preset_row(preset: Preset, models_dir: Path) -> dict[str, Any]:
     }
 
 
-@click.group()
+@click.group(cls=CommandGroup)
 def models() -> None:
-    """Model presets: list them, pull their weights (docs/gpu-backends.md)."""
+    """Model presets: list them and pull their weights.
+
+    See docs/gpu-backends.md for what each preset serves and needs."""
 
 
 _MODELS_DIR = click.option(

@@ -15,7 +15,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.mark.parametrize("group", [(), ("keys",), ("callbacks",)])
+@pytest.mark.parametrize("group", [(), ("keys",), ("callbacks",), ("models",)])
 def test_group_help_shows_whole_summaries(group: tuple[str, ...]) -> None:
     code, out, _ = run(*group, "--help")
     listing = out.split("Commands:")[1]
