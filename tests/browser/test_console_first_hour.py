@@ -268,9 +268,10 @@ def test_console_cards_show_every_setting_and_can_be_repeated(
         expect(page.locator('input[name="seed"]')).to_have_value("4242")
 
         env = {**os.environ, "REFGEN_API_KEY": token}
-        for language in ("curl", "python"):
+        for language, label in (("curl", "curl command"), ("python", "Python script")):
             card.locator(f'[data-action="{language}"]').click()
-            expect(card.locator(".copied")).to_contain_text("Copied")
+            # wait for this copy's own note: the previous one says "Copied" too
+            expect(card.locator(".copied")).to_contain_text(f"Copied the {label}")
             snippet = page.evaluate("navigator.clipboard.readText()")
             assert token not in snippet
             command = ["bash", "-c", snippet] if language == "curl" else [sys.executable, "-c", snippet]
