@@ -236,6 +236,14 @@ def run_child(args: argparse.Namespace) -> None:
                 duration=args.duration if task_kind is TaskKind.VIDEO else 0,
             )
             plan = backend.plan(job)
+            if kind == "wan" and min(width, height) >= 720 and getattr(plan, "tier", "") != "720p":
+                # a 14B-class model generates 720p and above on its 720p tier; this one cannot
+                print(
+                    f"# {resolution}: generated on the {getattr(plan, 'tier', '?')} tier and scaled up "
+                    "(a 480p-only model); the row is not a 720p figure",
+                    file=sys.stderr,
+                    flush=True,
+                )
             per_step, denoise, total, encode = [], [], [], []
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
