@@ -14,7 +14,9 @@ drives them with ``wrk`` (Debian package ``wrk``). Figures, one after the other 
    renders what was created before: target ≥ 150 created tasks/s (answers other than 200 are
    counted apart and do not count).
 
-The figures are printed, never asserted: machines are shared and noisy.
+The figures are printed, never asserted: machines are shared and noisy. The server writes one
+access line per request (the default); ``REFGEN_ACCESS_LOG=false .venv/bin/python bench/api.py``
+measures it without them.
 """
 
 from __future__ import annotations
@@ -146,8 +148,9 @@ def wrk(url: str, args: argparse.Namespace, *, headers: dict[str, str], script: 
         )
         if part
     )
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    # the latency distribution's own lines (a "…50%" can end a line of the thread stats too)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     return Load(
         requests_per_s=rate,
         requests=total,

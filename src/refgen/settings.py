@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as plain text, or one JSON object per line (`json`)."
     )
+    access_log: bool = Field(
+        True, description="One log line per HTTP request (logger `refgen.access`), with its trace id."
+    )
     metrics_token: SecretStr | None = Field(
         None, description="When set, `/metrics` requires `Authorization: Bearer <token>`; else it is open."
     )

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from refgen.logs import (
+    ACCESS_LOGGER,
     REDACTED,
     bind_trace_id,
     configure_logging,
@@ -92,6 +93,22 @@ def test_logs_text_is_the_default_format() -> None:
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+
+
+def test_logs_access_lines_follow_the_access_log_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    root, access = logging.getLogger(), logging.getLogger(ACCESS_LOGGER)
+    saved_handlers, saved_level, saved_access = root.handlers[:], root.level, access.level
+    try:
+        monkeypatch.setenv("REFGEN_ACCESS_LOG", "false")
+        configure_logging(Settings())
+        assert not access.isEnabledFor(logging.INFO) and access.isEnabledFor(logging.WARNING)
+        monkeypatch.delenv("REFGEN_ACCESS_LOG")
+        configure_logging(Settings())  # the default: one line per request
+        assert access.isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        access.setLevel(saved_access)
 
 
 def test_logs_settings_refuse_an_unknown_format() -> None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from refgen.logs import bind_trace_id, unbind_trace_id
+from refgen.logs import ACCESS_LOGGER, bind_trace_id, unbind_trace_id
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,7 +29,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 TRACE_HEADER = "X-Trace-Id"
 _TRACE_HEADER_BYTES = TRACE_HEADER.lower().encode()
 
-access_log = logging.getLogger("refgen.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 
 def new_trace_id() -> str:
