@@ -48,7 +48,7 @@ class ServerStore(Protocol):
 def open_engine(settings: Settings, *, migrate: bool = True) -> Engine:
     """The database engine from settings, migrated to the newest schema unless told otherwise; the
     data folder and a SQLite file are made (or kept) the owner's only first."""
-    from refgen.data_dir import secure_data_dir
+    from refgen.data_folder import secure_data_dir
     from refgen.store.engine import make_engine
     from refgen.store.migrate import upgrade
 

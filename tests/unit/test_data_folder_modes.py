@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from refgen.data_dir import secure_data_dir, sqlite_path
+from refgen.data_folder import secure_data_dir, sqlite_file
 from refgen.settings import Settings
 from refgen.tokens import SECRET_FILE
 
@@ -19,7 +19,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def test_data_dir_wider_modes_are_tightened_at_start_with_one_line(
+def test_data_folder_wider_modes_are_tightened_at_start_with_one_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     data = tmp_path / "data"
@@ -41,8 +41,8 @@ def test_data_dir_wider_modes_are_tightened_at_start_with_one_line(
     assert caplog.records == []
 
 
-def test_data_dir_sqlite_path_only_for_sqlite_files(tmp_path: Path) -> None:
-    assert sqlite_path(f"sqlite:///{tmp_path}/x.db") == tmp_path / "x.db"
-    assert sqlite_path("sqlite://") is None
-    assert sqlite_path("sqlite:///:memory:") is None
-    assert sqlite_path("postgresql://u@h/db") is None
+def test_data_folder_sqlite_file_only_for_sqlite_files(tmp_path: Path) -> None:
+    assert sqlite_file(f"sqlite:///{tmp_path}/x.db") == tmp_path / "x.db"
+    assert sqlite_file("sqlite://") is None
+    assert sqlite_file("sqlite:///:memory:") is None
+    assert sqlite_file("postgresql://u@h/db") is None
