@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -57,13 +58,16 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert missing.returncode != 0 and "no active key" in missing.stderr
 
 
-def test_first_serve_prints_a_key_once_and_revocation_locks_it_out(tmp_path: Path) -> None:
+def test_first_serve_hands_a_key_over_once_and_revocation_locks_it_out(tmp_path: Path) -> None:
     env = {**os.environ, "REFGEN_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     server = RunningServer(tmp_path / "data", free_port(), env, tmp_path / "server.log")
     server.start()
+    first_key = tmp_path / "data" / "first-key.txt"
     try:
-        tokens = re.findall(r"rg_[A-Za-z0-9_-]{40,}", server.log.read_text())
-        assert len(set(tokens)) == 1
+        # stderr is a log file here, not a terminal: the token goes to an owner-only file, not the log
+        tokens = re.findall(r"rg_[A-Za-z0-9_-]{40,}", first_key.read_text())
+        assert len(tokens) == 1 and stat.S_IMODE(first_key.stat().st_mode) == 0o600
+        assert tokens[0] not in server.log.read_text() and str(first_key) in server.log.read_text()
         wait_for_a_registered_worker(env)  # it has imported the store (and alembic) by then
         assert "setup plugin" not in server.log.read_text()  # neither the API nor the worker logs them
         server.token = tokens[0]
@@ -84,11 +88,11 @@ def test_first_serve_prints_a_key_once_and_revocation_locks_it_out(tmp_path: Pat
         assert response.json()["reason"] == "Unauthorized"
     finally:
         server.stop()
+    first_key.unlink()
     server.start()
     server.stop()
-    assert len(set(re.findall(r"rg_[A-Za-z0-9_-]{40,}", server.log.read_text()))) == 1, (
-        "a key was printed twice"
-    )
+    assert not first_key.exists(), "a second first key was made"
+    assert not re.findall(r"rg_[A-Za-z0-9_-]{40,}", server.log.read_text())
 
 
 def test_keys_data_folder_is_the_same_from_two_working_directories(tmp_path: Path) -> None:

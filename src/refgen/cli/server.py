@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,19 +121,36 @@ def serve(host: str, port: int, workers: int, no_worker: bool, data_dir: Path | 
     run_server(create_app(settings, runtime=runtime), settings)
 
 
+FIRST_KEY_FILE = "first-key.txt"
+
+
 def _first_key(runtime: Runtime, settings: Settings) -> None:
-    """Create the key ``default`` and show its token once on the terminal: written straight to
-    stderr, never as a log record, so no log handler (JSON lines, a log shipper) carries it."""
+    """Create the key ``default`` and hand its token over once, never as a log record.
+
+    On a terminal it is written straight to stderr. Otherwise stderr is a log (a service manager's
+    journal, a container's log), so the token goes into ``<data dir>/first-key.txt``, readable by
+    the owner only, and the log says where it is."""
     from refgen.keys import create_key
 
     _, token = create_key(
         runtime.store.keys, runtime.cipher, "default", concurrency=settings.default_concurrency
     )
-    click.echo("Created the first API key 'default'. It is shown only this once:", err=True)
-    click.echo(f"\n    {token}\n", err=True)
-    click.echo(
-        f"Try:  curl -H 'Authorization: Token {token}' {settings.resolved_public_url}/ent/v2/models",
-        err=True,
+    if sys.stderr.isatty():
+        click.echo("Created the first API key 'default'. It is shown only this once:", err=True)
+        click.echo(f"\n    {token}\n", err=True)
+        click.echo(
+            f"Try:  curl -H 'Authorization: Token {token}' {settings.resolved_public_url}/ent/v2/models",
+            err=True,
+        )
+        return
+    path = settings.data_dir / FIRST_KEY_FILE
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(token + "\n")
+    log.warning(
+        "created the first API key 'default'; its token is in %s (readable by you only): "
+        "copy it, then delete the file",
+        path.resolve(),
     )
 
 
