@@ -25,8 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-
+from refgen.store.engine import sqlite_file
 from refgen.tokens import SECRET_FILE
 
 if TYPE_CHECKING:  # settings imports this module for its default folder
@@ -47,17 +46,6 @@ def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
     xdg = env.get("XDG_DATA_HOME", "")
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
     return base / APP_NAME
-
-
-def sqlite_file(database_url: str) -> Path | None:
-    """The file of a SQLite database URL; ``None`` for an in-memory database or another server."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return Path(database).expanduser()
 
 
 def missing_database(database_url: str, *, configured: bool) -> str | None:

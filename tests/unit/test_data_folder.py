@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from refgen.data_folder import default_data_dir, missing_database, sqlite_file
+from refgen.data_folder import default_data_dir, missing_database
+from refgen.store.engine import sqlite_file
 
 
 def test_data_folder_default_is_under_xdg_data_home() -> None:

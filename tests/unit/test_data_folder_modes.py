@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from refgen.data_folder import secure_data_dir, sqlite_file
+from refgen.data_folder import secure_data_dir
 from refgen.settings import Settings
+from refgen.store.engine import sqlite_file
 from refgen.tokens import SECRET_FILE
 
 

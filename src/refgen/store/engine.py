@@ -41,6 +41,17 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite database URL; ``None`` for an in-memory database or another server."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """An engine for ``url`` (``sqlite:///path/to/db.sqlite3`` or ``postgresql://…``).
 
@@ -48,9 +59,9 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        database = sqlite_file(parsed)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, echo=echo)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
